@@ -1,6 +1,4 @@
-export default {
-  async fetch(req: Request): Promise<Response> {
-    const r = await fetch('http://simulator.test/ping');
-    return new Response('ok ' + (await r.text()));
-  },
-};
+/** Worker entry point. */
+import { app } from './app';
+
+export default app satisfies ExportedHandler<Env>;

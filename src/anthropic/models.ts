@@ -1,0 +1,105 @@
+/**
+ * What each Claude model accepts, from the Messages API docs (see
+ * ../shared/reference/anthropic-api.md §1.2 and §3.1, table of 2026-10-10). The edge answers
+ * anything a model would reject with a 400 before calling it, so this table is the one
+ * place to change when a model ships or its rules move.
+ */
+import { invalid } from '../errors';
+
+export interface ModelSpec {
+  id: string;
+  /** `thinking.type: "adaptive"` (with `output_config.effort`). */
+  adaptive: boolean;
+  /** `thinking.type: "enabled"` with a manual `budget_tokens`. */
+  manualBudget: boolean;
+  /**
+   * How thinking is turned off: `disabled` as is, `between_tools` (Sonnet 5.5's own form:
+   * no up-front thinking), or not at all (always-on models).
+   */
+  off: 'disabled' | 'between_tools' | 'never';
+  /** `tool_choice` `any` / `tool`: some models reject it on every request. */
+  forcedToolChoice: boolean;
+  maxOutputTokens: number;
+}
+
+type Rules = Omit<ModelSpec, 'id'>;
+
+const ALWAYS_ON: Rules = {
+  adaptive: true,
+  manualBudget: false,
+  off: 'never',
+  forcedToolChoice: false,
+  maxOutputTokens: 128_000,
+};
+const ADAPTIVE: Rules = {
+  adaptive: true,
+  manualBudget: false,
+  off: 'disabled',
+  forcedToolChoice: true,
+  maxOutputTokens: 128_000,
+};
+const ADAPTIVE_OR_MANUAL: Rules = { ...ADAPTIVE, manualBudget: true };
+const MANUAL_ONLY: Rules = {
+  adaptive: false,
+  manualBudget: true,
+  off: 'disabled',
+  forcedToolChoice: true,
+  maxOutputTokens: 64_000,
+};
+
+const TABLE: Record<string, Rules> = {
+  'claude-fable-5-2': ALWAYS_ON,
+  'claude-mythos-5-2': ALWAYS_ON,
+  'claude-fable-5-1': ALWAYS_ON,
+  'claude-mythos-5-1': ALWAYS_ON,
+  // Fable 5 / Mythos 5 reject `enabled` and `disabled` but take a forced tool_choice.
+  'claude-fable-5': { ...ALWAYS_ON, forcedToolChoice: true },
+  'claude-mythos-5': { ...ALWAYS_ON, forcedToolChoice: true },
+  'claude-mythos-preview': { ...ALWAYS_ON, manualBudget: true, forcedToolChoice: true },
+  'claude-opus-5-5': ALWAYS_ON,
+  // Opus 5 and Haiku 5.5 reject `disabled` only at effort xhigh/max; the edge never sends an
+  // effort with thinking off, so plain `disabled` is safe.
+  'claude-opus-5': ADAPTIVE,
+  'claude-opus-4-8': ADAPTIVE,
+  'claude-opus-4-7': ADAPTIVE,
+  'claude-sonnet-5-5': { ...ADAPTIVE, off: 'between_tools', forcedToolChoice: false },
+  'claude-sonnet-5': ADAPTIVE,
+  'claude-haiku-5-5': ADAPTIVE,
+  'claude-opus-4-6': ADAPTIVE_OR_MANUAL,
+  'claude-sonnet-4-6': ADAPTIVE_OR_MANUAL,
+  'claude-opus-4-5': MANUAL_ONLY,
+  'claude-opus-4-5-20251101': MANUAL_ONLY,
+  'claude-sonnet-4-5': MANUAL_ONLY,
+  'claude-sonnet-4-5-20250929': MANUAL_ONLY,
+  'claude-haiku-4-5': MANUAL_ONLY,
+  'claude-haiku-4-5-20251001': MANUAL_ONLY,
+};
+
+export const KNOWN_MODELS: readonly string[] = Object.keys(TABLE);
+
+export function modelSpec(id: string): ModelSpec | undefined {
+  const rules = TABLE[id];
+  return rules && { id, ...rules };
+}
+
+/** The model a request runs on: the operator's allow-list first, then what the table knows. */
+export function pickModel(
+  requested: string | undefined,
+  defaultModel: string,
+  allowed: string[] | null,
+): ModelSpec {
+  const id = requested ?? defaultModel;
+  const choices = (allowed ?? KNOWN_MODELS).filter((m) => TABLE[m]);
+  if (allowed && !allowed.includes(id)) {
+    throw invalid(
+      `model: "${id}" is not allowed on this service. Choose one of: ${choices.join(', ')}.`,
+    );
+  }
+  const spec = modelSpec(id);
+  if (!spec) {
+    throw invalid(
+      `model: "${id}" is not a Claude model with extended thinking that this service knows. Choose one of: ${choices.join(', ')}.`,
+    );
+  }
+  return spec;
+}

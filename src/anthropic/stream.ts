@@ -1,0 +1,256 @@
+/**
+ * Pure translation of the Messages API event stream into (a) the events our clients see and
+ * (b) the assistant turn exactly as Claude sent it, for the conversation store. No I/O:
+ * the route feeds events in and writes what comes out.
+ *
+ * What the wire may carry (reference §2): zero or more empty `thinking_delta`s before the
+ * single `signature_delta` (which replaces, never appends); several thinking blocks per
+ * turn; `ping`s anywhere; event and block types added after this was written; a block with
+ * no deltas; a `tool_use` cut off by max_tokens without `content_block_stop`; and an
+ * `error` event after the HTTP 200.
+ */
+import type {
+  ContentBlock,
+  RawMessageStreamEvent,
+  StopReason,
+  TextBlock,
+  ToolUseBlock,
+  Usage,
+} from '@anthropic-ai/sdk/resources/messages';
+
+export type Phase = 'thinking' | 'answering';
+
+export type ClientEvent =
+  | { event: 'status'; data: { phase: Phase } }
+  | { event: 'text'; data: { text: string } }
+  | { event: 'tool_use'; data: { id: string; name: string; input: unknown } };
+
+/** Anything the wire can carry: the SDK's typed events, `ping`, `error`, or an unknown type. */
+export type WireEvent =
+  | RawMessageStreamEvent
+  | { type: 'ping' }
+  | { type: 'error'; error: { type: string; message: string } }
+  | { type: string; [field: string]: unknown };
+
+/** Token counts as the client sees them (cumulative, from the last `message_delta`). */
+export interface TurnUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens?: number;
+  cache_read_input_tokens?: number;
+  thinking_tokens?: number;
+}
+
+export interface CompletedTurn {
+  /** Upstream message id (`msg_…`). */
+  id: string;
+  model: string;
+  /** Every block in order, thinking and redacted_thinking included, to be replayed as is. */
+  content: ContentBlock[];
+  stop_reason: StopReason | null;
+  usage: TurnUsage;
+}
+
+export type TurnResult =
+  | { ok: true; turn: CompletedTurn }
+  | { ok: false; error: { type: string; message: string }; usage: TurnUsage };
+
+/** `message_start` and `message_delta` usage: every field may be absent or null. */
+type RawUsage = {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  output_tokens_details?: { thinking_tokens?: number | null } | null;
+};
+
+type Slot = { block: ContentBlock; json?: string; closed: boolean };
+
+export class StreamTranslator {
+  #slots: Slot[] = [];
+  #phase: Phase | null = null;
+  #id = '';
+  #model = '';
+  #stopReason: StopReason | null = null;
+  #usage: TurnUsage = { input_tokens: 0, output_tokens: 0 };
+  #stopped = false;
+  #error: { type: string; message: string } | null = null;
+
+  constructor(private readonly emit: (event: ClientEvent) => void) {}
+
+  push(event: WireEvent): void {
+    switch (event.type) {
+      case 'message_start': {
+        const { message } = event as Extract<RawMessageStreamEvent, { type: 'message_start' }>;
+        this.#id = message.id;
+        this.#model = message.model;
+        this.#mergeUsage(message.usage);
+        return;
+      }
+      case 'content_block_start': {
+        const e = event as Extract<RawMessageStreamEvent, { type: 'content_block_start' }>;
+        // A copy: the start object is the block's initial state, deltas then fill it in.
+        const block = { ...e.content_block } as ContentBlock;
+        this.#slots[e.index] = {
+          block,
+          closed: false,
+          json: block.type === 'tool_use' ? '' : undefined,
+        };
+        if (block.type === 'thinking' || block.type === 'redacted_thinking')
+          this.#enter('thinking');
+        else if (block.type === 'text' || block.type === 'tool_use') this.#enter('answering');
+        return;
+      }
+      case 'content_block_delta': {
+        const e = event as Extract<RawMessageStreamEvent, { type: 'content_block_delta' }>;
+        const slot = this.#slots[e.index];
+        if (!slot) return;
+        const { block } = slot;
+        const delta = e.delta;
+        switch (delta.type) {
+          case 'text_delta':
+            if (block.type !== 'text') return;
+            block.text += delta.text;
+            if (delta.text) this.emit({ event: 'text', data: { text: delta.text } });
+            return;
+          case 'thinking_delta':
+            if (block.type === 'thinking') block.thinking += delta.thinking;
+            return;
+          case 'signature_delta':
+            if (block.type === 'thinking') block.signature = delta.signature;
+            return;
+          case 'input_json_delta':
+            if (slot.json !== undefined) slot.json += delta.partial_json;
+            return;
+          case 'citations_delta':
+            if (block.type === 'text')
+              block.citations = [...(block.citations ?? []), delta.citation];
+            return;
+          default:
+            return;
+        }
+      }
+      case 'content_block_stop': {
+        const e = event as Extract<RawMessageStreamEvent, { type: 'content_block_stop' }>;
+        const slot = this.#slots[e.index];
+        if (!slot || slot.closed) return;
+        slot.closed = true;
+        if (slot.block.type === 'tool_use') {
+          const tool = slot.block as ToolUseBlock;
+          tool.input = parseInput(slot.json ?? '');
+          this.emit({
+            event: 'tool_use',
+            data: { id: tool.id, name: tool.name, input: tool.input },
+          });
+        }
+        return;
+      }
+      case 'message_delta': {
+        const e = event as Extract<RawMessageStreamEvent, { type: 'message_delta' }>;
+        if (e.delta.stop_reason) this.#stopReason = e.delta.stop_reason;
+        this.#mergeUsage(e.usage as RawUsage);
+        return;
+      }
+      case 'message_stop':
+        this.#stopped = true;
+        return;
+      case 'error': {
+        const e = event as { error?: { type?: unknown; message?: unknown } };
+        this.#error = {
+          type: typeof e.error?.type === 'string' ? e.error.type : 'api_error',
+          message: typeof e.error?.message === 'string' ? e.error.message : 'Upstream error',
+        };
+        return;
+      }
+      default:
+        // `ping` and event types added after this was written carry nothing we keep.
+        return;
+    }
+  }
+
+  /** Cumulative usage so far: a failed turn is still paid for. */
+  get usage(): TurnUsage {
+    return this.#usage;
+  }
+
+  /** Call when the upstream body has ended (or failed with `error`). */
+  finish(error?: { type: string; message: string }): TurnResult {
+    const failure =
+      error ??
+      this.#error ??
+      (this.#stopped
+        ? null
+        : {
+            type: 'api_error',
+            message:
+              'The connection to Claude closed before the answer was complete. Send the turn again.',
+          });
+    if (failure) return { ok: false, error: failure, usage: this.#usage };
+    return {
+      ok: true,
+      turn: {
+        id: this.#id,
+        model: this.#model,
+        content: this.#completedBlocks(),
+        stop_reason: this.#stopReason,
+        usage: this.#usage,
+      },
+    };
+  }
+
+  #enter(phase: Phase) {
+    if (this.#phase === phase) return;
+    this.#phase = phase;
+    this.emit({ event: 'status', data: { phase } });
+  }
+
+  #completedBlocks(): ContentBlock[] {
+    const blocks: ContentBlock[] = [];
+    for (const slot of this.#slots) {
+      if (!slot) continue;
+      // A tool call cut off by max_tokens (no content_block_stop) was never a call: there is
+      // nothing the client could answer, so it is neither shown nor stored.
+      if (slot.block.type === 'tool_use' && !slot.closed) continue;
+      // The API refuses empty text blocks on replay.
+      if (slot.block.type === 'text' && (slot.block as TextBlock).text === '') continue;
+      blocks.push(slot.block);
+    }
+    return blocks;
+  }
+
+  #mergeUsage(raw: Usage | RawUsage | null | undefined) {
+    if (!raw) return;
+    const usage = raw as RawUsage;
+    const u = this.#usage;
+    if (typeof usage.input_tokens === 'number') u.input_tokens = usage.input_tokens;
+    if (typeof usage.output_tokens === 'number') u.output_tokens = usage.output_tokens;
+    if (typeof usage.cache_creation_input_tokens === 'number')
+      u.cache_creation_input_tokens = usage.cache_creation_input_tokens;
+    if (typeof usage.cache_read_input_tokens === 'number')
+      u.cache_read_input_tokens = usage.cache_read_input_tokens;
+    const thinking = usage.output_tokens_details?.thinking_tokens;
+    if (typeof thinking === 'number') u.thinking_tokens = thinking;
+  }
+}
+
+function parseInput(json: string): unknown {
+  if (json.trim() === '') return {};
+  try {
+    return JSON.parse(json);
+  } catch {
+    return {};
+  }
+}
+
+/** The blocks a client may see: text and tool calls, never thinking data. */
+export function visibleContent(content: readonly ContentBlock[]) {
+  const out: Array<
+    { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown }
+  > = [];
+  for (const block of content) {
+    if (block.type === 'text') out.push({ type: 'text', text: block.text });
+    else if (block.type === 'tool_use')
+      out.push({ type: 'tool_use', id: block.id, name: block.name, input: block.input });
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+/**
+ * The Hono app: cross-cutting middleware, then one sub-app per resource. Errors from
+ * anywhere are rendered by `renderError` in the contract's shape.
+ */
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import type { AppEnv } from './env';
+import { ApiError, renderError } from './errors';
+import { requireAdmin, requireApiKey } from './middleware/auth';
+import { limitBody } from './middleware/body-limit';
+import { requestContext } from './middleware/request-context';
+import { admin } from './routes/admin';
+import { chat } from './routes/chat';
+import { conversations } from './routes/conversations';
+
+/** Routes and their methods, for 405 answers (Hono itself only knows "no match"). */
+const ROUTES: Array<[RegExp, string[]]> = [
+  [/^\/health$/, ['GET']],
+  [/^\/v1\/chat$/, ['POST']],
+  [/^\/v1\/conversations\/[^/]+$/, ['GET', 'DELETE']],
+  [/^\/admin\/keys$/, ['GET', 'POST']],
+  [/^\/admin\/keys\/[^/]+$/, ['DELETE']],
+];
+
+export const app = new Hono<AppEnv>();
+
+app.use(requestContext());
+app.use(limitBody());
+// Bearer keys, no cookies: reflecting the Origin is safe; publishable keys check it in auth.
+app.use(
+  '/v1/*',
+  cors({
+    origin: (origin) => origin,
+    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'x-api-key'],
+    exposeHeaders: ['request-id', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
+    maxAge: 600,
+  }),
+);
+app.use('/v1/*', requireApiKey());
+app.use('/admin/*', requireAdmin());
+
+app.get('/health', (c) => c.json({ status: 'ok' }));
+app.route('/v1/chat', chat);
+app.route('/v1/conversations', conversations);
+app.route('/admin', admin);
+
+app.notFound((c) => {
+  const route = ROUTES.find(([pattern]) => pattern.test(c.req.path));
+  if (route) {
+    throw new ApiError(
+      'invalid_request_error',
+      `${c.req.method} is not allowed on ${c.req.path}. Use ${route[1].join(' or ')}.`,
+      405,
+      { allow: route[1].join(', ') },
+    );
+  }
+  throw new ApiError(
+    'not_found_error',
+    `No endpoint at ${c.req.method} ${c.req.path}. See the README for the API.`,
+  );
+});
+app.onError(renderError);

@@ -1,0 +1,68 @@
+/**
+ * Who may call what: `/admin/*` only with ADMIN_TOKEN (compared in constant time), `/v1/*`
+ * with a client key. Publishable keys (`pk_…`) live in web pages, so they are accepted
+ * only from their `allowed_origins`.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { secretsEqual } from '../crypto';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { findKey } from '../store/keys';
+
+function bearer(header: string | undefined): string | null {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1] ?? null;
+}
+
+export function requireAdmin(): MiddlewareHandler<AppEnv> {
+  return async function requireAdmin(c, next) {
+    const token = bearer(c.req.header('authorization'));
+    if (!c.env.ADMIN_TOKEN) {
+      throw new ApiError(
+        'authentication_error',
+        'The admin API is disabled: the operator has not set ADMIN_TOKEN.',
+      );
+    }
+    if (!token || !(await secretsEqual(token, c.env.ADMIN_TOKEN))) {
+      throw new ApiError(
+        'authentication_error',
+        'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".',
+      );
+    }
+    await next();
+  };
+}
+
+export function requireApiKey(): MiddlewareHandler<AppEnv> {
+  return async function requireApiKey(c, next) {
+    const token = bearer(c.req.header('authorization')) ?? c.req.header('x-api-key') ?? null;
+    if (!token) {
+      throw new ApiError(
+        'authentication_error',
+        'Missing API key: send "Authorization: Bearer <key>".',
+      );
+    }
+    const key = /^(sk|pk)_[A-Za-z0-9]{16,64}$/.test(token)
+      ? await findKey(c.env.KEYS, token)
+      : null;
+    if (!key) {
+      throw new ApiError(
+        'authentication_error',
+        'Invalid API key: it is unknown or was revoked. Ask the operator for a key.',
+      );
+    }
+    if (key.kind === 'publishable') {
+      const origin = c.req.header('origin');
+      if (!origin || !key.allowed_origins.includes(origin)) {
+        throw new ApiError(
+          'permission_error',
+          origin
+            ? `This publishable key is not allowed from origin ${origin}. The operator can add it to the key's allowed_origins.`
+            : 'A publishable key is accepted only from a web page of its allowed_origins (the request has no Origin header). Use a secret key from servers.',
+        );
+      }
+    }
+    c.set('apiKey', key);
+    await next();
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * `POST /v1/chat`: one turn of a conversation, answered as JSON or SSE (API.md §3).
+ * validate → conversation store → thinking plan → upstream → stream out.
+ */
+import type { MessageParam, ToolResultBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import { type Context, Hono } from 'hono';
+import { pickModel } from '../anthropic/models';
+import { planThinking, type ThinkingRequest } from '../anthropic/thinking';
+import { type AppEnv, settings } from '../env';
+import { ApiError, invalid } from '../errors';
+import { sameJson } from '../json';
+import { SseStream, wantsEventStream } from '../sse';
+import {
+  type Conversation,
+  loadConversation,
+  newConversationId,
+  pendingToolUseIds,
+  saveConversation,
+} from '../store/conversations';
+import type { KeyRecord } from '../store/keys';
+import { runTurn, type TurnInput } from '../turn';
+import { parseWith, readJson } from '../validation';
+import { type ChatRequest, chatRequest } from './chat-request';
+
+export const chat = new Hono<AppEnv>();
+
+chat.post('/', async (c) => {
+  const body = parseWith(chatRequest, await readJson(c));
+  const key = c.get('apiKey');
+  const config = settings(c.env);
+
+  const stored = body.conversation_id
+    ? await loadConversation(c.env.CONVERSATIONS, key.id, body.conversation_id)
+    : null;
+  if (body.conversation_id && !stored) {
+    throw new ApiError(
+      'not_found_error',
+      `conversation_id: "${body.conversation_id}" was not found. It may have expired or been deleted; omit conversation_id to start a new conversation.`,
+    );
+  }
+  const conversation = stored ? continuing(stored, body) : starting(key, body);
+
+  const model = pickModel(body.model ?? stored?.model, config.defaultModel, config.allowedModels);
+  if (!stored) conversation.model = model.id;
+  checkToolChoice(body, conversation);
+  const plan = planThinking(
+    model,
+    conversation.thinking,
+    body.max_tokens,
+    config.defaultMaxTokens,
+    body.tool_choice,
+  );
+
+  const input: TurnInput = {
+    conversation,
+    userMessage: userTurn(stored, body),
+    params: {
+      model: model.id,
+      max_tokens: plan.max_tokens,
+      thinking: plan.thinking,
+      ...(plan.output_config ? { output_config: plan.output_config } : {}),
+      ...(conversation.system !== undefined ? { system: conversation.system } : {}),
+      ...(conversation.tools ? { tools: conversation.tools } : {}),
+      ...(body.tool_choice ? { tool_choice: body.tool_choice } : {}),
+    },
+    ttlSeconds: config.conversationTtlSeconds,
+  };
+
+  return wantsEventStream(c.req.header('accept'), body.stream)
+    ? streamTurn(c, input, config.pingIntervalMs)
+    : jsonTurn(c, input);
+});
+
+async function jsonTurn(c: Context<AppEnv>, input: TurnInput) {
+  // waitUntil: a client that hangs up mid-turn must not cancel the turn (it is still stored).
+  const running = settle(c.env, input, () => {});
+  c.executionCtx.waitUntil(running);
+  const outcome = await running;
+  if (!outcome.ok) throw outcome.error;
+  return c.json(outcome.answer);
+}
+
+function streamTurn(c: Context<AppEnv>, input: TurnInput, pingIntervalMs: number) {
+  const sse = new SseStream(pingIntervalMs);
+  // Sent before Claude is called: the client has its conversation id at once.
+  sse.send('conversation', {
+    conversation_id: input.conversation.id,
+    turn: input.conversation.turns + 1,
+  });
+  const running = settle(c.env, input, (event) => sse.send(event.event, event.data))
+    .then((outcome) => {
+      if (outcome.ok) {
+        const { stop_reason, usage, turn } = outcome.answer;
+        sse.send('done', { stop_reason, usage, turn });
+      } else {
+        sse.send('error', { type: outcome.error.type, message: outcome.error.message });
+      }
+    })
+    .finally(() => sse.close());
+  c.executionCtx.waitUntil(running);
+  return c.body(sse.readable, 200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    'x-accel-buffering': 'no',
+  });
+}
+
+/** Runs the turn; a new conversation whose first turn fails is kept empty so its id stays valid for a retry. */
+async function settle(env: Env, input: TurnInput, emit: Parameters<typeof runTurn>[2]) {
+  let outcome: Awaited<ReturnType<typeof runTurn>>;
+  try {
+    outcome = await runTurn(env, input, emit);
+  } catch (err) {
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        where: 'turn',
+        error: String((err as Error)?.stack ?? err),
+      }),
+    );
+    outcome = {
+      ok: false,
+      error: new ApiError('api_error', 'Internal error while running the turn. Send it again.'),
+    };
+  }
+  if (!outcome.ok && input.conversation.messages.length === 0) {
+    await saveConversation(env.CONVERSATIONS, input.conversation, input.ttlSeconds).catch(() => {});
+  }
+  return outcome;
+}
+
+function starting(key: KeyRecord, body: ChatRequest): Conversation {
+  if (body.tool_results) {
+    throw invalid(
+      'tool_results answer the tool calls of an existing conversation: send its conversation_id.',
+    );
+  }
+  const now = new Date().toISOString();
+  return {
+    id: newConversationId(),
+    key_id: key.id,
+    model: '',
+    ...(body.system !== undefined ? { system: body.system } : {}),
+    ...(body.tools ? { tools: body.tools as Conversation['tools'] } : {}),
+    ...(body.thinking ? { thinking: body.thinking as ThinkingRequest } : {}),
+    created_at: now,
+    updated_at: now,
+    turns: 0,
+    messages: [],
+  };
+}
+
+/**
+ * A continuing turn keeps the conversation's system prompt and tools: Claude binds every
+ * stored thinking signature to them, so a change would invalidate the whole history.
+ */
+function continuing(stored: Conversation, body: ChatRequest): Conversation {
+  if (body.system !== undefined && !sameJson(body.system, stored.system)) {
+    throw invalid(
+      'system: a conversation keeps the system prompt it started with, because Claude binds its stored thinking signatures to it. Omit "system" (or send the same one), or start a new conversation.',
+    );
+  }
+  if (body.tools !== undefined && !sameJson(body.tools, stored.tools)) {
+    throw invalid(
+      'tools: a conversation keeps the tools it started with, because Claude binds its stored thinking signatures to them. Omit "tools" (or send the same ones), or start a new conversation.',
+    );
+  }
+  if (body.thinking === undefined || sameJson(body.thinking, stored.thinking)) return stored;
+  if (body.tool_results) {
+    throw invalid(
+      'thinking: the thinking configuration cannot change inside a tool loop (Claude would silently drop thinking for the rest of the turn). Omit "thinking" here and change it on the next user message.',
+    );
+  }
+  return { ...stored, thinking: body.thinking as ThinkingRequest };
+}
+
+function checkToolChoice(body: ChatRequest, conversation: Conversation) {
+  const choice = body.tool_choice;
+  if (!choice || choice.type === 'auto' || choice.type === 'none') return;
+  const names = (conversation.tools ?? []).map((t) => t.name);
+  if (names.length === 0) {
+    throw invalid(
+      'tool_choice: it forces a tool, but the conversation has no tools. Send "tools" when the conversation starts.',
+    );
+  }
+  if (choice.type === 'tool' && !names.includes(choice.name)) {
+    throw invalid(
+      `tool_choice.name: "${choice.name}" is not one of the conversation's tools (${names.join(', ')}).`,
+    );
+  }
+}
+
+/** The user message of this turn: new content, or the results for every pending tool call. */
+function userTurn(stored: Conversation | null, body: ChatRequest): MessageParam {
+  const pending = pendingToolUseIds(stored);
+  if (body.message !== undefined) {
+    if (pending.length > 0) {
+      throw invalid(
+        `The conversation is waiting for the results of tool calls ${pending.join(', ')}: send them as "tool_results" before a new message.`,
+      );
+    }
+    return { role: 'user', content: body.message as MessageParam['content'] };
+  }
+  const results = body.tool_results ?? [];
+  if (pending.length === 0) {
+    throw invalid(
+      'tool_results: the conversation has no pending tool calls. Send "message" instead.',
+    );
+  }
+  const given = results.map((r) => r.tool_use_id);
+  const duplicate = given.find((id, i) => given.indexOf(id) !== i);
+  if (duplicate) throw invalid(`tool_results: "${duplicate}" is answered more than once.`);
+  const unknown = given.filter((id) => !pending.includes(id));
+  if (unknown.length > 0) {
+    throw invalid(
+      `tool_results: ${unknown.join(', ')} is not a pending tool call. Pending: ${pending.join(', ')}.`,
+    );
+  }
+  const missing = pending.filter((id) => !given.includes(id));
+  if (missing.length > 0) {
+    throw invalid(
+      `tool_results: every pending tool call needs a result; missing ${missing.join(', ')}.`,
+    );
+  }
+  return {
+    role: 'user',
+    content: results.map((r): ToolResultBlockParam => ({
+      type: 'tool_result',
+      tool_use_id: r.tool_use_id,
+      content: r.content as ToolResultBlockParam['content'],
+      ...(r.is_error !== undefined ? { is_error: r.is_error } : {}),
+    })),
+  };
+}

@@ -1,0 +1,29 @@
+/** `GET` / `DELETE /v1/conversations/:id`: the transcript without any thinking data. */
+import { Hono } from 'hono';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { deleteConversation, loadConversation, transcript } from '../store/conversations';
+
+export const conversations = new Hono<AppEnv>();
+
+function notFound(id: string) {
+  return new ApiError(
+    'not_found_error',
+    `conversation "${id}" was not found (it may have expired or been deleted).`,
+  );
+}
+
+conversations.get('/:id', async (c) => {
+  const id = c.req.param('id');
+  const conversation = await loadConversation(c.env.CONVERSATIONS, c.get('apiKey').id, id);
+  if (!conversation) throw notFound(id);
+  return c.json(transcript(conversation));
+});
+
+conversations.delete('/:id', async (c) => {
+  const id = c.req.param('id');
+  const keyId = c.get('apiKey').id;
+  if (!(await loadConversation(c.env.CONVERSATIONS, keyId, id))) throw notFound(id);
+  await deleteConversation(c.env.CONVERSATIONS, keyId, id);
+  return c.body(null, 204);
+});

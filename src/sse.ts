@@ -1,0 +1,57 @@
+/**
+ * Our SSE wire: `id:` + `event:` + one JSON `data:` line per event, and `: ping` comments
+ * after a quiet interval so proxies and phones keep an idle stream open while Claude thinks.
+ * Writes never wait on the client: a client that has gone away only flips `clientGone`,
+ * and the turn goes on (it is still stored).
+ */
+
+const encoder = new TextEncoder();
+const PING = encoder.encode(': ping\n\n');
+
+export class SseStream {
+  readonly readable: ReadableStream<Uint8Array>;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #nextId = 0;
+  #lastWrite = Date.now();
+  #timer: ReturnType<typeof setInterval>;
+  #closed = false;
+  clientGone = false;
+
+  constructor(pingIntervalMs: number) {
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    this.readable = readable;
+    this.#writer = writable.getWriter();
+    // Check often enough that a ping goes out within ~1/4 interval of the deadline.
+    this.#timer = setInterval(
+      () => {
+        if (Date.now() - this.#lastWrite >= pingIntervalMs) this.#write(PING);
+      },
+      Math.max(10, Math.floor(pingIntervalMs / 4)),
+    );
+  }
+
+  send(event: string, data: unknown): void {
+    this.#write(
+      encoder.encode(`id: ${this.#nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    );
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#writer.close().catch(() => {});
+  }
+
+  #write(chunk: Uint8Array) {
+    if (this.#closed || this.clientGone) return;
+    this.#lastWrite = Date.now();
+    this.#writer.write(chunk).catch(() => {
+      this.clientGone = true;
+    });
+  }
+}
+
+export function wantsEventStream(accept: string | undefined, stream: boolean | undefined): boolean {
+  return stream === true || (stream === undefined && (accept ?? '').includes('text/event-stream'));
+}

@@ -1,0 +1,94 @@
+/**
+ * Client API keys. A key is shown once, at creation; KV keeps only its SHA-256, so a leaked
+ * KV dump cannot be replayed as credentials. Key scheme: docs/storage-schema.md.
+ */
+import { randomToken, sha256Hex } from '../crypto';
+
+export type KeyKind = 'secret' | 'publishable';
+
+export interface KeyLimits {
+  requests_per_minute?: number;
+  concurrent_streams?: number;
+  tokens_per_day?: number;
+}
+
+export interface KeyRecord {
+  id: string;
+  name: string;
+  kind: KeyKind;
+  /** Origins a publishable key is accepted from (exact `scheme://host[:port]`). */
+  allowed_origins: string[];
+  /** Per-key limits; unset fields take the operator defaults. */
+  limits: KeyLimits;
+  /** Signs job callbacks (Standard Webhooks); secret keys only. */
+  webhook_secret?: string;
+  /** First characters of the key, to tell keys apart in listings. */
+  prefix: string;
+  created_at: string;
+}
+
+export interface NewKey {
+  name: string;
+  kind: KeyKind;
+  allowed_origins?: string[];
+  limits?: KeyLimits;
+}
+
+const byHash = (hash: string) => `key:${hash}`;
+const byId = (id: string) => `keyid:${id}`;
+
+export async function createKey(kv: KVNamespace, input: NewKey) {
+  const key = `${input.kind === 'secret' ? 'sk' : 'pk'}_${randomToken(32)}`;
+  const hash = await sha256Hex(key);
+  const record: KeyRecord = {
+    id: `key_${randomToken(12)}`,
+    name: input.name,
+    kind: input.kind,
+    allowed_origins: input.allowed_origins ?? [],
+    limits: input.limits ?? {},
+    ...(input.kind === 'secret' ? { webhook_secret: `whsec_${randomBase64(32)}` } : {}),
+    prefix: key.slice(0, 10),
+    created_at: new Date().toISOString(),
+  };
+  await Promise.all([kv.put(byHash(hash), JSON.stringify(record)), kv.put(byId(record.id), hash)]);
+  return { record, key };
+}
+
+export async function findKey(kv: KVNamespace, key: string): Promise<KeyRecord | null> {
+  return kv.get<KeyRecord>(byHash(await sha256Hex(key)), 'json');
+}
+
+/** Public view of a key record: never the webhook secret. */
+export function publicKey(record: KeyRecord) {
+  const { webhook_secret: _secret, ...rest } = record;
+  return rest;
+}
+
+export async function listKeys(kv: KVNamespace): Promise<KeyRecord[]> {
+  const records: KeyRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await kv.list({ prefix: 'keyid:', cursor });
+    const found = await Promise.all(
+      page.keys.map(async ({ name }) => {
+        const hash = await kv.get(name);
+        return hash ? kv.get<KeyRecord>(byHash(hash), 'json') : null;
+      }),
+    );
+    for (const r of found) if (r) records.push(r);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return records.sort((a, b) => a.created_at.localeCompare(b.created_at));
+}
+
+export async function deleteKey(kv: KVNamespace, id: string): Promise<boolean> {
+  const hash = await kv.get(byId(id));
+  if (!hash) return false;
+  await Promise.all([kv.delete(byHash(hash)), kv.delete(byId(id))]);
+  return true;
+}
+
+function randomBase64(bytes: number): string {
+  const buf = crypto.getRandomValues(new Uint8Array(bytes));
+  return btoa(String.fromCharCode(...buf));
+}

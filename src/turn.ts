@@ -1,0 +1,87 @@
+/**
+ * One assistant turn: call Claude (always streaming upstream, even for a JSON answer, so
+ * long thinking never hits the SDK's non-streaming limit), translate the events as they
+ * arrive, and store the turn only after `message_stop`. A failed turn stores nothing, so
+ * the conversation stays at its last good state.
+ */
+import type {
+  MessageCreateParamsStreaming,
+  MessageParam,
+} from '@anthropic-ai/sdk/resources/messages';
+import { createMessagesClient } from './anthropic/client';
+import {
+  type ClientEvent,
+  StreamTranslator,
+  type TurnUsage,
+  visibleContent,
+} from './anthropic/stream';
+import { upstreamError } from './anthropic/upstream-error';
+import { ApiError, ERROR_STATUS, type ErrorType } from './errors';
+import { type Conversation, saveConversation } from './store/conversations';
+
+export type UpstreamParams = Omit<MessageCreateParamsStreaming, 'messages' | 'stream'>;
+
+export interface TurnInput {
+  /** The conversation as stored before this turn (a new one has no messages). */
+  conversation: Conversation;
+  userMessage: MessageParam;
+  params: UpstreamParams;
+  ttlSeconds: number;
+}
+
+export interface TurnAnswer {
+  conversation_id: string;
+  turn: number;
+  content: ReturnType<typeof visibleContent>;
+  stop_reason: string | null;
+  usage: TurnUsage;
+}
+
+export type TurnOutcome =
+  { ok: true; answer: TurnAnswer } | { ok: false; error: ApiError; usage?: TurnUsage };
+
+export async function runTurn(
+  env: Env,
+  input: TurnInput,
+  emit: (event: ClientEvent) => void,
+): Promise<TurnOutcome> {
+  const { conversation, userMessage, params } = input;
+  const messages = [...conversation.messages, userMessage];
+  const translator = new StreamTranslator(emit);
+  try {
+    const stream = await createMessagesClient(env).create({ ...params, messages, stream: true });
+    for await (const event of stream) translator.push(event);
+  } catch (err) {
+    const error = upstreamError(err);
+    return { ok: false, error, usage: translator.usage };
+  }
+  const result = translator.finish();
+  if (!result.ok) {
+    return { ok: false, error: streamFailure(result.error), usage: result.usage };
+  }
+  const { turn } = result;
+  const now = new Date().toISOString();
+  const updated: Conversation = {
+    ...conversation,
+    model: params.model,
+    updated_at: now,
+    turns: conversation.turns + 1,
+    messages: [...messages, { role: 'assistant', content: turn.content }],
+  };
+  await saveConversation(env.CONVERSATIONS, updated, input.ttlSeconds);
+  return {
+    ok: true,
+    answer: {
+      conversation_id: conversation.id,
+      turn: updated.turns,
+      content: visibleContent(turn.content),
+      stop_reason: turn.stop_reason,
+      usage: turn.usage,
+    },
+  };
+}
+
+/** An `error` event after the 200, or a stream that ended early: the upstream's own type. */
+function streamFailure(error: { type: string; message: string }): ApiError {
+  return new ApiError(error.type, error.message, ERROR_STATUS[error.type as ErrorType] ?? 500);
+}

@@ -1,0 +1,6 @@
+// Lets `exports.default` from `cloudflare:workers` carry the Worker's own type in tests.
+declare namespace Cloudflare {
+  interface GlobalProps {
+    mainModule: typeof import('../src/index');
+  }
+}
