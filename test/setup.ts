@@ -1,8 +1,14 @@
-const realFetch = globalThis.fetch;
-globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
-  const req = new Request(input, init);
-  const url = new URL(req.url);
-  if (url.host === 'simulator.test') return new Response('sim');
-  throw new Error(`unexpected outbound request to ${req.url}`);
-}) as typeof fetch;
-void realFetch;
+/**
+ * Runs before every test file, in the same isolate as the Worker: routes the Worker's
+ * outbound fetches to the simulator and fails loudly on anything else, so no test can
+ * reach the real network.
+ */
+import { UPSTREAM_HOST, upstream } from './helpers/upstream';
+
+const guardedFetch: typeof fetch = async (input, init) => {
+  const request = new Request(input, init);
+  const { host } = new URL(request.url);
+  if (host === UPSTREAM_HOST) return upstream.fetch(request);
+  throw new Error(`Unexpected outbound request in a test: ${request.method} ${request.url}`);
+};
+globalThis.fetch = guardedFetch;

@@ -45,8 +45,9 @@ admin.get('/keys', async (c) => {
 });
 
 admin.delete('/keys/:id', async (c) => {
-  const deleted = await deleteKey(c.env.KEYS, c.req.param('id'));
-  if (!deleted) throw new ApiError('not_found_error', `No key with id "${c.req.param('id')}".`);
+  const id = c.req.param('id');
+  const deleted = /^key_[A-Za-z0-9]{1,64}$/.test(id) && (await deleteKey(c.env.KEYS, id));
+  if (!deleted) throw new ApiError('not_found_error', `No key with id "${id.slice(0, 80)}".`);
   return c.body(null, 204);
 });
 

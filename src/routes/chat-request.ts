@@ -9,9 +9,19 @@ const nonEmpty = z.string().min(1, 'must not be empty');
 // User content blocks are checked for shape here; Claude checks the details of media.
 const textBlock = z.looseObject({ type: z.literal('text'), text: nonEmpty });
 const mediaBlock = z.looseObject({
-  type: z.enum(['image', 'document', 'search_result']),
+  type: z.enum(['image', 'document']),
+  source: z.looseObject(
+    { type: z.string() },
+    'needs a source object, e.g. {"type":"base64","media_type":"image/png","data":"…"}',
+  ),
 });
-const userBlock = z.discriminatedUnion('type', [textBlock, mediaBlock], {
+const searchResultBlock = z.looseObject({
+  type: z.literal('search_result'),
+  source: nonEmpty,
+  title: z.string(),
+  content: z.array(textBlock),
+});
+const userBlock = z.discriminatedUnion('type', [textBlock, mediaBlock, searchResultBlock], {
   error:
     'each content block needs a type of "text", "image", "document" or "search_result" (tool results go in tool_results)',
 });
@@ -54,7 +64,10 @@ const toolResult = z.strictObject({
 
 export const chatRequest = z
   .strictObject({
-    conversation_id: nonEmpty.max(64).optional(),
+    conversation_id: z
+      .string()
+      .regex(/^c_[A-Za-z0-9]{1,64}$/, 'must be an id from an earlier answer, like "c_…"')
+      .optional(),
     message: z
       .union([nonEmpty, z.array(userBlock).min(1, 'must hold at least one block')])
       .optional(),

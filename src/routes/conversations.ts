@@ -6,15 +6,19 @@ import { deleteConversation, loadConversation, transcript } from '../store/conve
 
 export const conversations = new Hono<AppEnv>();
 
+/** Ids are ours (`c_` + base62); anything else cannot exist and must not reach KV (512-byte keys). */
+const CONVERSATION_ID = /^c_[A-Za-z0-9]{1,64}$/;
+
 function notFound(id: string) {
   return new ApiError(
     'not_found_error',
-    `conversation "${id}" was not found (it may have expired or been deleted).`,
+    `conversation "${id.slice(0, 80)}" was not found (it may have expired or been deleted).`,
   );
 }
 
 conversations.get('/:id', async (c) => {
   const id = c.req.param('id');
+  if (!CONVERSATION_ID.test(id)) throw notFound(id);
   const conversation = await loadConversation(c.env.CONVERSATIONS, c.get('apiKey').id, id);
   if (!conversation) throw notFound(id);
   return c.json(transcript(conversation));
@@ -22,6 +26,7 @@ conversations.get('/:id', async (c) => {
 
 conversations.delete('/:id', async (c) => {
   const id = c.req.param('id');
+  if (!CONVERSATION_ID.test(id)) throw notFound(id);
   const keyId = c.get('apiKey').id;
   if (!(await loadConversation(c.env.CONVERSATIONS, keyId, id))) throw notFound(id);
   await deleteConversation(c.env.CONVERSATIONS, keyId, id);

@@ -1,0 +1,54 @@
+/** Calls the Worker the way a client does: through its own fetch handler, with real local KV. */
+import { exports } from 'cloudflare:workers';
+
+export const ADMIN_TOKEN = 'test-admin-token';
+const BASE = 'https://edge.test';
+
+export function call(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
+  const { json, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (json !== undefined) headers.set('content-type', 'application/json');
+  return exports.default.fetch(
+    new Request(`${BASE}${path}`, {
+      ...rest,
+      headers,
+      body: json !== undefined ? JSON.stringify(json) : rest.body,
+    }),
+  );
+}
+
+export async function createKey(body: Record<string, unknown> = {}) {
+  const res = await call('/admin/keys', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    json: { name: 'test', kind: 'secret', ...body },
+  });
+  if (res.status !== 201) throw new Error(`key creation failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { id: string; key: string; webhook_secret?: string };
+}
+
+export function chat(
+  key: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
+  return call('/v1/chat', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, ...headers },
+    json: body,
+  });
+}
+
+/** Asserts the contract's error shape and returns the error. */
+export async function expectError(res: Response, status: number, type: string) {
+  const body = (await res.json()) as any;
+  if (res.status !== status || body?.type !== 'error' || body?.error?.type !== type) {
+    throw new Error(`expected ${status} ${type}, got ${res.status} ${JSON.stringify(body)}`);
+  }
+  if (typeof body.error.message !== 'string' || body.error.message.length < 10)
+    throw new Error('error message missing');
+  if (typeof body.request_id !== 'string' || body.request_id !== res.headers.get('request-id')) {
+    throw new Error('request_id missing or not the request-id header');
+  }
+  return body.error as { type: string; message: string };
+}
