@@ -12,10 +12,13 @@ import { requestContext } from './middleware/request-context';
 import { admin } from './routes/admin';
 import { chat } from './routes/chat';
 import { conversations } from './routes/conversations';
+import { docs } from './routes/docs';
 
 /** Routes and their methods, for 405 answers (Hono itself only knows "no match"). */
 const ROUTES: Array<[RegExp, string[]]> = [
   [/^\/health$/, ['GET']],
+  [/^\/openapi\.json$/, ['GET']],
+  [/^\/docs$/, ['GET']],
   [/^\/v1\/chat$/, ['POST']],
   [/^\/v1\/conversations\/[^/]+$/, ['GET', 'DELETE']],
   [/^\/admin\/keys$/, ['GET', 'POST']],
@@ -41,6 +44,7 @@ app.use('/v1/*', requireApiKey());
 app.use('/admin/*', requireAdmin());
 
 app.get('/health', (c) => c.json({ status: 'ok' }));
+app.route('/', docs);
 app.route('/v1/chat', chat);
 app.route('/v1/conversations', conversations);
 app.route('/admin', admin);

@@ -4,3 +4,9 @@ declare namespace Cloudflare {
     mainModule: typeof import('../src/index');
   }
 }
+
+// Vite's `?raw` imports: the fixture file's text.
+declare module '*?raw' {
+  const text: string;
+  export default text;
+}

@@ -12,7 +12,7 @@ const origin = z.string().refine(isOrigin, {
     'each allowed origin must be scheme://host[:port], e.g. "https://app.example.com" (no path, no trailing slash)',
 });
 
-const newKeyRequest = z.strictObject({
+export const newKeyRequest = z.strictObject({
   name: z.string().trim().min(1, 'must not be empty').max(200),
   kind: z.enum(['secret', 'publishable'], 'kind must be "secret" or "publishable"'),
   allowed_origins: z.array(origin).max(100).optional(),

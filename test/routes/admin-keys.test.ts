@@ -90,11 +90,12 @@ describe('admin keys', () => {
 
   it('accepts only ADMIN_TOKEN on /admin routes', async () => {
     const client = await createKey();
-    for (const headers of [
+    const attempts: Array<Record<string, string>> = [
       {},
       { authorization: 'Bearer wrong-token' },
       { authorization: `Bearer ${client.key}` },
-    ]) {
+    ];
+    for (const headers of attempts) {
       await expectError(await call('/admin/keys', { headers }), 401, 'authentication_error');
     }
   });

@@ -1,0 +1,173 @@
+/**
+ * `GET /openapi.json` and `GET /docs`: the API described from the same zod schemas that
+ * validate requests, so the description cannot drift from what the Worker accepts.
+ */
+import { Hono } from 'hono';
+import { html, raw } from 'hono/html';
+import { z } from 'zod';
+import type { AppEnv } from '../env';
+import { newKeyRequest } from './admin';
+import { chatRequest } from './chat-request';
+
+const schema = (s: z.ZodType) => {
+  const { $schema: _, ...rest } = z.toJSONSchema(s, {
+    unrepresentable: 'any',
+    io: 'input',
+  }) as Record<string, unknown>;
+  return rest;
+};
+
+const error = {
+  type: 'object',
+  required: ['type', 'error', 'request_id'],
+  properties: {
+    type: { const: 'error' },
+    error: {
+      type: 'object',
+      required: ['type', 'message'],
+      properties: { type: { type: 'string' }, message: { type: 'string' } },
+    },
+    request_id: { type: 'string' },
+  },
+};
+const errors = {
+  default: {
+    description: 'Error',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  },
+};
+const bearer = [{ bearer: [] }];
+
+const spec = {
+  openapi: '3.1.0',
+  info: {
+    title: 'thinking-edge',
+    version: '0.1.0',
+    description:
+      "Claude's extended thinking (display omitted) behind a small REST + SSE API. Thinking blocks stay in KV; clients never see them.",
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    schemas: { ChatRequest: schema(chatRequest), NewKey: schema(newKeyRequest), Error: error },
+  },
+  paths: {
+    '/v1/chat': {
+      post: {
+        summary: 'One turn of a conversation, as JSON or SSE',
+        security: bearer,
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/ChatRequest' } } },
+        },
+        responses: {
+          200: {
+            description:
+              'JSON answer {conversation_id, turn, content, stop_reason, usage}, or an SSE stream of conversation, status, text, tool_use, done | error events',
+            content: { 'application/json': {}, 'text/event-stream': {} },
+          },
+          ...errors,
+        },
+      },
+    },
+    '/v1/conversations/{id}': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      get: {
+        summary: 'Transcript (no thinking data)',
+        security: bearer,
+        responses: { 200: { description: 'Transcript' }, ...errors },
+      },
+      delete: {
+        summary: 'Delete a conversation',
+        security: bearer,
+        responses: { 204: { description: 'Deleted' }, ...errors },
+      },
+    },
+    '/admin/keys': {
+      post: {
+        summary: 'Mint a client key (shown once)',
+        security: bearer,
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/NewKey' } } },
+        },
+        responses: { 201: { description: 'The key record with its key' }, ...errors },
+      },
+      get: {
+        summary: 'List keys (no secrets)',
+        security: bearer,
+        responses: { 200: { description: '{data: [...]}' }, ...errors },
+      },
+    },
+    '/admin/keys/{id}': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      delete: {
+        summary: 'Revoke a key',
+        security: bearer,
+        responses: { 204: { description: 'Revoked' }, ...errors },
+      },
+    },
+    '/health': {
+      get: { summary: 'Liveness', responses: { 200: { description: '{"status":"ok"}' } } },
+    },
+  },
+} as const;
+
+export const docs = new Hono<AppEnv>();
+
+docs.get('/openapi.json', (c) => c.json(spec));
+
+docs.get('/docs', (c) => {
+  const rows = Object.entries(spec.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => method !== 'parameters')
+      .map(
+        ([method, op]) =>
+          html`<tr>
+            <td><code>${method.toUpperCase()} ${path}</code></td>
+            <td>${(op as { summary: string }).summary}</td>
+          </tr>`,
+      ),
+  );
+  return c.html(
+    html`<!doctype html>
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <title>thinking-edge API</title>
+          <style>
+            body {
+              font:
+                16px/1.5 system-ui,
+                sans-serif;
+              max-width: 60rem;
+              margin: 2rem auto;
+              padding: 0 1rem;
+            }
+            td {
+              padding: 0.3rem 0.8rem;
+              border-bottom: 1px solid #ddd;
+            }
+            pre {
+              background: #f6f6f6;
+              padding: 1rem;
+              overflow: auto;
+            }
+          </style>
+        </head>
+        <body>
+          <h1>thinking-edge</h1>
+          <p>${spec.info.description}</p>
+          <p>
+            Machine-readable: <a href="/openapi.json">/openapi.json</a>. Authenticate with
+            <code>Authorization: Bearer &lt;key&gt;</code>.
+          </p>
+          <table>
+            ${rows}
+          </table>
+          <h2>POST /v1/chat body</h2>
+          <pre>
+${raw(JSON.stringify(spec.components.schemas.ChatRequest, null, 2).replace(/</g, '&lt;'))}</pre>
+        </body>
+      </html>`,
+  );
+});

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { call } from '../helpers/api';
+
+describe('API description', () => {
+  it('serves an OpenAPI document whose chat schema is the validator itself', async () => {
+    const res = await call('/openapi.json');
+    expect(res.status).toBe(200);
+    const spec = (await res.json()) as any;
+    expect(spec.openapi).toBe('3.1.0');
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/v1/chat', '/v1/conversations/{id}', '/admin/keys']),
+    );
+    const chat = spec.components.schemas.ChatRequest;
+    expect(Object.keys(chat.properties)).toEqual(
+      expect.arrayContaining([
+        'conversation_id',
+        'message',
+        'tool_results',
+        'thinking',
+        'tools',
+        'stream',
+      ]),
+    );
+    expect(chat.additionalProperties).toBe(false);
+  });
+
+  it('serves human-readable docs at /docs', async () => {
+    const res = await call('/docs');
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    const page = await res.text();
+    expect(page).toContain('POST /v1/chat');
+    expect(page).toContain('/openapi.json');
+  });
+
+  it('answers /health without auth', async () => {
+    const res = await call('/health');
+    expect(await res.json()).toEqual({ status: 'ok' });
+  });
+});
