@@ -69,7 +69,10 @@ export const chatRequest = z
       .regex(/^c_[A-Za-z0-9]{1,64}$/, 'must be an id from an earlier answer, like "c_…"')
       .optional(),
     message: z
-      .union([nonEmpty, z.array(userBlock).min(1, 'must hold at least one block')])
+      .union([nonEmpty, z.array(userBlock).min(1, 'must hold at least one block')], {
+        error:
+          'must be a non-empty string or an array of user content blocks of type "text", "image", "document" or "search_result" (tool results go in tool_results)',
+      })
       .optional(),
     tool_results: z.array(toolResult).min(1, 'must answer at least one tool_use').optional(),
     model: nonEmpty.optional(),

@@ -1,0 +1,83 @@
+// Magic strings that drive the simulator from a test: `[sim:name]` or `[sim:name=value]` in the
+// text of the conversation's most recent user text message.
+
+export const FAULTS = [
+  'overloaded',
+  'overloaded_once',
+  'rate_limit',
+  'rate_limit_retry_after',
+  'api_error',
+  'auth',
+  'midstream_error',
+  'drop',
+  'max_tokens_tool',
+  'unknown_event',
+] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export interface Directives {
+  toolSteps?: number;
+  tool?: string;
+  parallelTools?: number;
+  noThinking: boolean;
+  thinkingBlocks?: number;
+  redacted: boolean;
+  noEmptyDelta: boolean;
+  thinkMs?: number;
+  textDelayMs?: number;
+  words?: number;
+  fault?: Fault;
+}
+
+const DIRECTIVE = /\[sim:([a-z_]+)(?:=([^\]\s]*))?\]/g;
+
+export function stripDirectives(text: string): string {
+  return text.replace(DIRECTIVE, ' ').replace(/\s+/g, ' ').trim();
+}
+
+function count(value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  return Math.min(max, Math.max(min, Number(value)));
+}
+
+export function parseDirectives(text: string): Directives {
+  const d: Directives = { noThinking: false, redacted: false, noEmptyDelta: false };
+  for (const [, name, value] of text.matchAll(DIRECTIVE)) {
+    switch (name) {
+      case 'tool_steps':
+        d.toolSteps = count(value, 0, 100);
+        break;
+      case 'tool':
+        d.tool = value || undefined;
+        break;
+      case 'parallel_tools':
+        d.parallelTools = count(value, 1, 16);
+        break;
+      case 'no_thinking':
+        d.noThinking = true;
+        break;
+      case 'thinking_blocks':
+        d.thinkingBlocks = count(value, 1, 16);
+        break;
+      case 'redacted':
+        d.redacted = true;
+        break;
+      case 'no_empty_delta':
+        d.noEmptyDelta = true;
+        break;
+      case 'think_ms':
+        d.thinkMs = count(value, 0, 600_000);
+        break;
+      case 'text_delay_ms':
+        d.textDelayMs = count(value, 0, 60_000);
+        break;
+      case 'words':
+        d.words = count(value, 1, 1_000_000);
+        break;
+      case 'fail':
+        if ((FAULTS as readonly string[]).includes(value ?? '')) d.fault = value as Fault;
+        break;
+    }
+  }
+  return d;
+}

@@ -1,0 +1,130 @@
+// A faithful, stateless-by-design simulator of the Claude Messages API (`POST /v1/messages`),
+// for tests (called in-process from workerd) and local runs (scripts/simulator.ts on Node).
+// See simulator/README.md for the behaviour and the `[sim:…]` directives.
+
+import { Hono } from 'hono';
+import { prefixChain } from './canonical';
+import { readConversation } from './conversation';
+import { Hmac, randomBase62, sha256Hex } from './crypto';
+import { errorResponse, invalid, SimError } from './errors';
+import { SeenBodies, upfrontFault } from './faults';
+import { jsonResponse } from './json';
+import { planResponse } from './plan';
+import { streamResponse } from './stream';
+import { validate } from './validate';
+import { verifyConversation } from './verify';
+
+export { MODEL_IDS } from './models';
+
+export interface SimulatorOptions {
+  /** If set, requests must carry `Authorization: Bearer <apiKey>` or `x-api-key: <apiKey>`. */
+  apiKey?: string;
+  /** HMAC secret for signatures and tool_use ids (same secret ⇒ blocks verify across restarts). */
+  secret?: string;
+  /** Interval of `ping` events while "thinking" slowly (`[sim:think_ms=N]`). Default 1000. */
+  pingIntervalMs?: number;
+  /** Keep every request in `requests` (default true; the Node server turns it off). */
+  recordRequests?: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: any;
+}
+
+export interface Simulator {
+  fetch(req: Request): Promise<Response>;
+  requests: RecordedRequest[];
+}
+
+export const DEFAULT_SECRET = 'thinking-edge-simulator-dev-secret';
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function authorized(headers: Headers, apiKey: string | undefined): SimError | null {
+  if (!apiKey) return null;
+  const bearer = headers.get('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
+  const key = headers.get('x-api-key') ?? bearer;
+  if (!key) return new SimError('authentication_error', 'x-api-key header is required');
+  return key === apiKey ? null : new SimError('authentication_error', 'invalid x-api-key');
+}
+
+export function createSimulator(options: SimulatorOptions = {}): Simulator {
+  const requests: RecordedRequest[] = [];
+  const seen = new SeenBodies();
+  const pingIntervalMs = options.pingIntervalMs ?? 1000;
+  let hmac: Promise<Hmac> | undefined;
+  const key = () => (hmac ??= Hmac.create(options.secret ?? DEFAULT_SECRET));
+
+  async function createMessage(req: Request, text: string, requestId: string): Promise<Response> {
+    const denied = authorized(req.headers, options.apiKey);
+    if (denied) throw denied;
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw invalid(
+        'There was an issue with the format of your request: the body is not valid JSON.',
+      );
+    }
+    const valid = validate(body, req.headers, new URL(req.url));
+    const signer = await key();
+    const { system, tools, messages } = valid.params;
+    const prefixes = await prefixChain({ system, tools, messages });
+    const verification = await verifyConversation(signer, valid, prefixes);
+    const conversation = readConversation(messages);
+    const bodyHash = await sha256Hex(text);
+    const fault = upfrontFault(conversation.directives.fault, valid.stream, () =>
+      seen.firstTime(bodyHash),
+    );
+    if (fault) throw fault;
+    const plan = await planResponse(signer, valid, conversation, verification, prefixes.at(-1)!);
+    return valid.stream
+      ? streamResponse(plan, pingIntervalMs, requestId)
+      : jsonResponse(plan, requestId);
+  }
+
+  const app = new Hono<{ Variables: { requestId: string } }>();
+  app.use('*', async (c, next) => {
+    c.set('requestId', `req_01${randomBase62()}`);
+    if (options.recordRequests !== false) {
+      const text = c.req.method === 'GET' || c.req.method === 'HEAD' ? '' : await c.req.text();
+      requests.push({
+        method: c.req.method,
+        path: new URL(c.req.url).pathname,
+        headers: Object.fromEntries(c.req.raw.headers),
+        body: parseBody(text),
+      });
+    }
+    await next();
+  });
+  app.get('/health', (c) => c.json({ status: 'ok' }, 200, { 'request-id': c.get('requestId') }));
+  app.post('/v1/messages', async (c) =>
+    createMessage(c.req.raw, await c.req.text(), c.get('requestId')),
+  );
+  app.notFound((c) =>
+    errorResponse(
+      new SimError('not_found_error', `Not found: ${c.req.method} ${new URL(c.req.url).pathname}`),
+      c.get('requestId'),
+    ),
+  );
+  app.onError((err, c) => {
+    const requestId = c.get('requestId') ?? `req_01${randomBase62()}`;
+    if (err instanceof SimError) return errorResponse(err, requestId);
+    return errorResponse(
+      new SimError('api_error', `Internal server error: ${String(err)}`),
+      requestId,
+    );
+  });
+
+  return { fetch: async (req: Request) => app.fetch(req), requests };
+}

@@ -1,0 +1,148 @@
+// Request validation: everything that turns a body into a 400 / 404 before generation starts.
+
+import type { MessageCreateParams, Tool } from '@anthropic-ai/sdk/resources/messages';
+import { invalid, SimError } from './errors';
+import { checkMessages } from './messages-shape';
+import { findModel, type ModelSpec } from './models';
+import { checkToolChoice, resolveThinking, type ThinkingMode } from './thinking-config';
+
+export interface ValidRequest {
+  params: MessageCreateParams;
+  model: ModelSpec;
+  thinking: ThinkingMode;
+  stream: boolean;
+  /** `tool_choice` is `any` or `tool`. */
+  forcedTool: boolean;
+}
+
+const KNOWN_FIELDS = new Set([
+  'max_tokens',
+  'messages',
+  'model',
+  'cache_control',
+  'container',
+  'diagnostics',
+  'inference_geo',
+  'metadata',
+  'output_config',
+  'service_tier',
+  'speed',
+  'stop_sequences',
+  'stream',
+  'system',
+  'thinking',
+  'tool_choice',
+  'tools',
+  'user_profile_id',
+  'workspace_id',
+]);
+
+const SAMPLING = ['temperature', 'top_p', 'top_k'] as const;
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/**
+ * Under 2026-10-21 (what SDK 1.x sends, and the default here) sampling parameters are removed.
+ * Under 2023-06-01 the older per-model rules apply (reference §0).
+ */
+function checkSampling(
+  body: Record<string, unknown>,
+  version: string | null,
+  model: ModelSpec,
+  thinking: ThinkingMode,
+): void {
+  const present = SAMPLING.filter((k) => body[k] !== undefined);
+  if (present.length === 0) return;
+  if (version !== '2023-06-01') throw invalid(`${present[0]}: Extra inputs are not permitted`);
+  const { temperature, top_p: topP, top_k: topK } = body;
+  if (!model.legacySampling) {
+    if (topK !== undefined) throw invalid('top_k: not supported for this model.');
+    if (temperature !== undefined && temperature !== 1)
+      throw invalid('temperature: only 1.0 is supported for this model.');
+    if (topP !== undefined && !(typeof topP === 'number' && topP >= 0.99))
+      throw invalid('top_p: must be at least 0.99 for this model.');
+  } else if (thinking.upFront) {
+    if (topK !== undefined) throw invalid('top_k: not compatible with thinking.');
+    if (temperature !== undefined && temperature !== 1)
+      throw invalid('temperature may only be set to 1 when thinking is enabled.');
+    if (topP !== undefined && !(typeof topP === 'number' && topP >= 0.95 && topP <= 1))
+      throw invalid('top_p must be between 0.95 and 1 when thinking is enabled.');
+  }
+}
+
+function checkTools(raw: unknown): Tool[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) throw invalid('tools: Input should be a valid list');
+  const names = new Set<string>();
+  raw.forEach((t: unknown, i) => {
+    if (typeof t !== 'object' || t === null) throw invalid(`tools.${i}: Input should be an object`);
+    const tool = t as Record<string, unknown>;
+    if (typeof tool.name !== 'string' || !tool.name)
+      throw invalid(`tools.${i}.name: Field required`);
+    if (names.has(tool.name)) throw invalid(`tools: Tool names must be unique.`);
+    names.add(tool.name);
+    const custom = tool.type === undefined || tool.type === null || tool.type === 'custom';
+    if (custom) {
+      const schema = tool.input_schema as { type?: unknown } | undefined;
+      if (typeof schema !== 'object' || schema === null)
+        throw invalid(`tools.${i}.custom.input_schema: Field required`);
+      if (schema.type !== 'object')
+        throw invalid(`tools.${i}.custom.input_schema.type: Input should be 'object'`);
+    }
+  });
+  return raw as Tool[];
+}
+
+export function validate(body: unknown, headers: Headers, url: URL): ValidRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalid('Request body must be a JSON object.');
+  const b = body as Record<string, unknown>;
+
+  if (b.model === undefined) throw invalid('model: Field required');
+  if (typeof b.model !== 'string') throw invalid('model: Input should be a valid string');
+  if (b.max_tokens === undefined) throw invalid('max_tokens: Field required');
+  if (!isInt(b.max_tokens)) throw invalid('max_tokens: Input should be a valid integer');
+  if (b.max_tokens < 1) throw invalid('max_tokens: Input should be greater than or equal to 1');
+  if (b.messages === undefined) throw invalid('messages: Field required');
+
+  const betas = (headers.get('anthropic-beta') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const model = findModel(b.model);
+  if (!model) throw new SimError('not_found_error', `model: ${b.model}`);
+  if (betas.length === 0 && url.searchParams.get('beta') !== 'true') {
+    const extra = Object.keys(b).find(
+      (k) => !KNOWN_FIELDS.has(k) && !(SAMPLING as readonly string[]).includes(k),
+    );
+    if (extra) throw invalid(`${extra}: Extra inputs are not permitted`);
+  }
+  if (b.max_tokens > model.maxOutputTokens)
+    throw invalid(
+      `max_tokens: ${b.max_tokens} > ${model.maxOutputTokens}, which is the maximum allowed number of output tokens for ${model.id}`,
+    );
+  if (b.stream !== undefined && typeof b.stream !== 'boolean')
+    throw invalid('stream: Input should be a valid boolean');
+  if (b.system !== undefined && typeof b.system !== 'string' && !Array.isArray(b.system))
+    throw invalid('system: Input should be a valid string or list');
+  if (
+    b.stop_sequences !== undefined &&
+    !(Array.isArray(b.stop_sequences) && b.stop_sequences.every((s) => typeof s === 'string'))
+  )
+    throw invalid('stop_sequences: Input should be a valid list of strings');
+
+  const thinking = resolveThinking(b, model, betas);
+  checkSampling(b, headers.get('anthropic-version'), model, thinking);
+  const tools = checkTools(b.tools);
+  const forcedTool = checkToolChoice(b.tool_choice, tools, model, thinking);
+  const allowPrefill = model.allowsPrefill && !thinking.upFront;
+  checkMessages(b.messages, allowPrefill);
+
+  return {
+    params: b as unknown as MessageCreateParams,
+    model,
+    thinking,
+    stream: b.stream === true,
+    forcedTool,
+  };
+}
