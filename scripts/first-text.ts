@@ -40,10 +40,13 @@ const wrangler = spawn(
 try {
   await waitFor(`${edge}/health`);
   const key = await json(`${edge}/admin/keys`, { name: 'measure', kind: 'secret' }, ADMIN);
-  const first = await json(`${edge}/v1/chat`, { message: 'warm up' }, key.key);
-  const conversationId = first.conversation_id;
+  // Each timed turn continues a fresh one-turn conversation, so history length stays fixed.
+  const conversation = async () =>
+    (await json(`${edge}/v1/chat`, { message: 'first turn' }, key.key)).conversation_id as string;
   const direct: number[] = [];
   const viaEdge: number[] = [];
+  const firstByte: number[] = [];
+  const health: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     direct.push(
       await firstText(
@@ -63,10 +66,21 @@ try {
       await firstText(
         `${edge}/v1/chat`,
         key.key,
-        { conversation_id: conversationId, message: `run ${i}`, stream: true },
+        { conversation_id: await conversation(), message: `run ${i}`, stream: true },
         'text',
       ),
     );
+    firstByte.push(
+      await firstText(
+        `${edge}/v1/chat`,
+        key.key,
+        { conversation_id: await conversation(), message: `run ${i}`, stream: true },
+        'conversation',
+      ),
+    );
+    const h = performance.now();
+    await (await fetch(`${edge}/health`)).text();
+    health.push(performance.now() - h);
   }
   const row = (name: string, xs: number[]) =>
     `${name.padEnd(22)} p50 ${pct(xs, 50).toFixed(2)} ms  p90 ${pct(xs, 90).toFixed(2)} ms`;
@@ -75,6 +89,8 @@ try {
   );
   console.log(row('simulator direct', direct));
   console.log(row('thinking-edge (dev)', viaEdge));
+  console.log(row('  its first SSE byte', firstByte));
+  console.log(row('GET /health (dev)', health));
   console.log(`excess p50 ${(pct(viaEdge, 50) - pct(direct, 50)).toFixed(2)} ms`);
 } finally {
   server.close();
@@ -99,8 +115,8 @@ async function firstText(url: string, key: string, body: unknown, marker: string
     const { done, value } = await reader.read();
     if (done) break;
     seen += value;
-    if (!at && (marker === 'text' ? seen.includes('event: text') : seen.includes('"text_delta"')))
-      at = performance.now();
+    const needle = marker === 'content_block_delta' ? '"text_delta"' : `event: ${marker}`;
+    if (!at && seen.includes(needle)) at = performance.now();
   }
   if (!at) throw new Error(`no text from ${url}: ${seen.slice(0, 300)}`);
   return at - started;
