@@ -13,6 +13,8 @@ import { admin } from './routes/admin';
 import { chat } from './routes/chat';
 import { conversations } from './routes/conversations';
 import { docs } from './routes/docs';
+import { usage } from './routes/usage';
+import { floodFilter } from './limits/flood';
 
 /** Routes and their methods, for 405 answers (Hono itself only knows "no match"). */
 const ROUTES: Array<[RegExp, string[]]> = [
@@ -20,6 +22,7 @@ const ROUTES: Array<[RegExp, string[]]> = [
   [/^\/openapi\.json$/, ['GET']],
   [/^\/docs$/, ['GET']],
   [/^\/v1\/chat$/, ['POST']],
+  [/^\/v1\/usage$/, ['GET']],
   [/^\/v1\/conversations\/[^/]+$/, ['GET', 'DELETE']],
   [/^\/admin\/keys$/, ['GET', 'POST']],
   [/^\/admin\/keys\/[^/]+$/, ['DELETE']],
@@ -43,10 +46,15 @@ app.use(
 app.use('/v1/*', requireApiKey());
 app.use('/admin/*', requireAdmin());
 
+app.use('/health', floodFilter());
+app.use('/docs', floodFilter());
+app.use('/openapi.json', floodFilter());
+
 app.get('/health', (c) => c.json({ status: 'ok' }));
 app.route('/', docs);
 app.route('/v1/chat', chat);
 app.route('/v1/conversations', conversations);
+app.route('/v1/usage', usage);
 app.route('/admin', admin);
 
 app.notFound((c) => {

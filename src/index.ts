@@ -2,3 +2,4 @@
 import { app } from './app';
 
 export default app satisfies ExportedHandler<Env>;
+export { KeyLimiter } from './limits/limiter';

@@ -7,6 +7,7 @@ import type { MiddlewareHandler } from 'hono';
 import { secretsEqual } from '../crypto';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
+import { refuseFlood } from '../limits/flood';
 import { findKey } from '../store/keys';
 
 function bearer(header: string | undefined): string | null {
@@ -24,6 +25,7 @@ export function requireAdmin(): MiddlewareHandler<AppEnv> {
       );
     }
     if (!token || !(await secretsEqual(token, c.env.ADMIN_TOKEN))) {
+      await refuseFlood(c);
       throw new ApiError(
         'authentication_error',
         'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".',
@@ -37,6 +39,7 @@ export function requireApiKey(): MiddlewareHandler<AppEnv> {
   return async function requireApiKey(c, next) {
     const token = bearer(c.req.header('authorization')) ?? c.req.header('x-api-key') ?? null;
     if (!token) {
+      await refuseFlood(c);
       throw new ApiError(
         'authentication_error',
         'Missing API key: send "Authorization: Bearer <key>".',
@@ -46,6 +49,7 @@ export function requireApiKey(): MiddlewareHandler<AppEnv> {
       ? await findKey(c.env.KEYS, token)
       : null;
     if (!key) {
+      await refuseFlood(c);
       throw new ApiError(
         'authentication_error',
         'Invalid API key: it is unknown or was revoked. Ask the operator for a key.',

@@ -18,6 +18,7 @@ import {
   saveConversation,
 } from '../store/conversations';
 import type { KeyRecord } from '../store/keys';
+import { admitTurn, type TurnSlot } from '../limits/admission';
 import { runTurn, type TurnInput } from '../turn';
 import { parseWith, readJson } from '../validation';
 import { type ChatRequest, chatRequest } from './chat-request';
@@ -66,28 +67,30 @@ chat.post('/', async (c) => {
     ttlSeconds: config.conversationTtlSeconds,
   };
 
+  // Limits last: only a turn that will really call Claude counts and takes a slot.
+  const slot = await admitTurn(c);
   return wantsEventStream(c.req.header('accept'), body.stream)
-    ? streamTurn(c, input, config.pingIntervalMs)
-    : jsonTurn(c, input);
+    ? streamTurn(c, input, slot, config.pingIntervalMs)
+    : jsonTurn(c, input, slot);
 });
 
-async function jsonTurn(c: Context<AppEnv>, input: TurnInput) {
+async function jsonTurn(c: Context<AppEnv>, input: TurnInput, slot: TurnSlot) {
   // waitUntil: a client that hangs up mid-turn must not cancel the turn (it is still stored).
-  const running = settle(c.env, input, () => {});
+  const running = settle(c.env, input, slot, () => {});
   c.executionCtx.waitUntil(running);
   const outcome = await running;
   if (!outcome.ok) throw outcome.error;
   return c.json(outcome.answer);
 }
 
-function streamTurn(c: Context<AppEnv>, input: TurnInput, pingIntervalMs: number) {
+function streamTurn(c: Context<AppEnv>, input: TurnInput, slot: TurnSlot, pingIntervalMs: number) {
   const sse = new SseStream(pingIntervalMs);
   // Sent before Claude is called: the client has its conversation id at once.
   sse.send('conversation', {
     conversation_id: input.conversation.id,
     turn: input.conversation.turns + 1,
   });
-  const running = settle(c.env, input, (event) => sse.send(event.event, event.data))
+  const running = settle(c.env, input, slot, (event) => sse.send(event.event, event.data))
     .then((outcome) => {
       if (outcome.ok) {
         const { stop_reason, usage, turn } = outcome.answer;
@@ -105,8 +108,17 @@ function streamTurn(c: Context<AppEnv>, input: TurnInput, pingIntervalMs: number
   });
 }
 
-/** Runs the turn; a new conversation whose first turn fails is kept empty so its id stays valid for a retry. */
-async function settle(env: Env, input: TurnInput, emit: Parameters<typeof runTurn>[2]) {
+/**
+ * Runs the turn and always ends its slot (before `done` or the JSON answer, so a client's
+ * next turn never races its own finished one). A new conversation whose first turn fails
+ * is kept empty, so the id the client already has stays valid for a retry.
+ */
+async function settle(
+  env: Env,
+  input: TurnInput,
+  slot: TurnSlot,
+  emit: Parameters<typeof runTurn>[2],
+) {
   let outcome: Awaited<ReturnType<typeof runTurn>>;
   try {
     outcome = await runTurn(env, input, emit);
@@ -123,6 +135,7 @@ async function settle(env: Env, input: TurnInput, emit: Parameters<typeof runTur
       error: new ApiError('api_error', 'Internal error while running the turn. Send it again.'),
     };
   }
+  await slot.end(outcome.ok ? outcome.answer.usage : outcome.usage);
   if (!outcome.ok && input.conversation.messages.length === 0) {
     await saveConversation(env.CONVERSATIONS, input.conversation, input.ttlSeconds).catch(() => {});
   }

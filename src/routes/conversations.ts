@@ -2,9 +2,12 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
+import { countRequest } from '../limits/admission';
 import { deleteConversation, loadConversation, transcript } from '../store/conversations';
 
 export const conversations = new Hono<AppEnv>();
+
+conversations.use(countRequest());
 
 /** Ids are ours (`c_` + base62); anything else cannot exist and must not reach KV (512-byte keys). */
 const CONVERSATION_ID = /^c_[A-Za-z0-9]{1,64}$/;

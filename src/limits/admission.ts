@@ -1,0 +1,99 @@
+/**
+ * The Worker's side of the limits: one call to the key's `KeyLimiter` when a request or
+ * turn starts (refusing with 429 + Retry-After, or stamping the RateLimit fields on the
+ * answer), and one when a turn ends.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { TurnUsage } from '../anthropic/stream';
+import { randomToken } from '../crypto';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import type { KeyRecord } from '../store/keys';
+import type { Admission, KeyLimiter } from './limiter';
+import {
+  ipLimitFor,
+  type Limits,
+  limitsFor,
+  rateLimitHeaders,
+  refusalMessage,
+  retryAfterSeconds,
+} from './policy';
+
+export function limiter(env: Env, key: KeyRecord): DurableObjectStub<KeyLimiter> {
+  return env.LIMITER.get(env.LIMITER.idFromName(key.id));
+}
+
+function countInput(c: Context<AppEnv>) {
+  const key = c.get('apiKey');
+  const limits = limitsFor(key, c.env);
+  const ipLimit = ipLimitFor(key, c.env);
+  const address = c.req.header('cf-connecting-ip') ?? 'unknown';
+  return { key, limits, ...(ipLimit ? { ip: { address, limit: ipLimit } } : {}) };
+}
+
+/** Throws the 429, or puts the RateLimit fields on the eventual answer. */
+function apply(c: Context<AppEnv>, admission: Admission, ipLimit?: number) {
+  const headers = rateLimitHeaders(admission.snapshot);
+  if (!admission.ok) {
+    const limit = admission.limit ?? 'requests_per_minute';
+    throw new ApiError(
+      'rate_limit_error',
+      refusalMessage(limit, admission.snapshot, ipLimit),
+      429,
+      {
+        ...headers,
+        'Retry-After': String(retryAfterSeconds(limit, admission.snapshot)),
+      },
+    );
+  }
+  for (const [name, value] of Object.entries(headers)) c.header(name, value);
+}
+
+/** For every authenticated `/v1/*` request that is not a turn: counts it in the minute window. */
+export function countRequest(): MiddlewareHandler<AppEnv> {
+  return async function countRequest(c, next) {
+    const { key, ...input } = countInput(c);
+    const admission = await limiter(c.env, key).hit(input);
+    apply(c, admission, input.ip?.limit);
+    c.set('limitSnapshot', admission.snapshot);
+    await next();
+  };
+}
+
+export interface TurnSlot {
+  limits: Limits;
+  /** Frees the slot and charges the turn's tokens. Never throws. */
+  end(usage: TurnUsage | undefined): Promise<void>;
+}
+
+/** Starts a turn: counts the request, takes a concurrent slot, checks the day's tokens. */
+export async function admitTurn(c: Context<AppEnv>): Promise<TurnSlot> {
+  const { key, ...input } = countInput(c);
+  const stub = limiter(c.env, key);
+  const turnId = randomToken(16);
+  apply(c, await stub.startTurn({ ...input, turnId }), input.ip?.limit);
+  return {
+    limits: input.limits,
+    async end(usage) {
+      try {
+        await stub.endTurn({ turnId, tokens: tokensOf(usage), limits: input.limits });
+      } catch (err) {
+        // The slot is reclaimed as stale later; the answer must not fail for it.
+        console.error(
+          JSON.stringify({ level: 'error', where: 'endTurn', key_id: key.id, error: String(err) }),
+        );
+      }
+    },
+  };
+}
+
+/** Everything the turn made Claude process or write: input (cached or not) + output, thinking included. */
+export function tokensOf(usage: TurnUsage | undefined): number {
+  if (!usage) return 0;
+  return (
+    usage.input_tokens +
+    usage.output_tokens +
+    (usage.cache_creation_input_tokens ?? 0) +
+    (usage.cache_read_input_tokens ?? 0)
+  );
+}

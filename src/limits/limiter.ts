@@ -1,0 +1,149 @@
+/**
+ * `KeyLimiter`: one Durable Object per client key, so every limit is exact and global (KV
+ * counters would be neither). SQLite holds three small tables:
+ *   windows(name, start, count) — the key's minute window, and one per client IP for
+ *                                 publishable keys (fixed windows aligned to the minute)
+ *   turns(id, started)          — turns in flight (each holds one concurrent slot)
+ *   days(day, tokens)           — tokens used per UTC day
+ * Each turn costs two calls: `startTurn` (count the request, take a slot, check the budget)
+ * and `endTurn` (free the slot, charge the tokens).
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { LimitName, Limits, UsageSnapshot } from './policy';
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+/**
+ * A slot whose Worker died before `endTurn` (crash, eviction) is reclaimed after this long;
+ * longer than any turn can run (the SDK's own request timeout is 10 minutes).
+ */
+const STALE_TURN_MS = 30 * MINUTE;
+
+export interface Admission {
+  ok: boolean;
+  /** The limit that refused the request, when `ok` is false. */
+  limit?: LimitName;
+  snapshot: UsageSnapshot;
+}
+
+interface CountInput {
+  limits: Limits;
+  /** Per-IP window for publishable keys. */
+  ip?: { address: string; limit: number };
+}
+
+export class KeyLimiter extends DurableObject<Env> {
+  #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(`
+      CREATE TABLE IF NOT EXISTS windows (name TEXT PRIMARY KEY, start INTEGER NOT NULL, count INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS turns (id TEXT PRIMARY KEY, started INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS days (day INTEGER PRIMARY KEY, tokens INTEGER NOT NULL);
+    `);
+  }
+
+  /** Counts one request that is not a turn (transcripts, usage). */
+  hit(input: CountInput): Admission {
+    const now = Date.now();
+    const refused = this.#refusal(input, now, false);
+    if (refused) return { ok: false, limit: refused, snapshot: this.#snapshot(input.limits, now) };
+    this.#count(input, now);
+    return { ok: true, snapshot: this.#snapshot(input.limits, now) };
+  }
+
+  /** Counts the request, takes a concurrent slot and checks the day's token budget. */
+  startTurn(input: CountInput & { turnId: string }): Admission {
+    const now = Date.now();
+    this.#sql.exec('DELETE FROM turns WHERE started < ?', now - STALE_TURN_MS);
+    const refused = this.#refusal(input, now, true);
+    if (refused) return { ok: false, limit: refused, snapshot: this.#snapshot(input.limits, now) };
+    this.#count(input, now);
+    this.#sql.exec('INSERT OR REPLACE INTO turns (id, started) VALUES (?, ?)', input.turnId, now);
+    return { ok: true, snapshot: this.#snapshot(input.limits, now) };
+  }
+
+  /** Frees the turn's slot (idempotent) and charges what the turn used, however it ended. */
+  endTurn(input: { turnId: string; tokens: number; limits: Limits }): UsageSnapshot {
+    const now = Date.now();
+    this.#sql.exec('DELETE FROM turns WHERE id = ?', input.turnId);
+    const tokens = Math.max(0, Math.floor(input.tokens));
+    if (tokens > 0) {
+      this.#sql.exec(
+        'INSERT INTO days (day, tokens) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET tokens = tokens + excluded.tokens',
+        dayStart(now),
+        tokens,
+      );
+    }
+    return this.#snapshot(input.limits, now);
+  }
+
+  #refusal(input: CountInput, now: number, turn: boolean): LimitName | null {
+    const { limits, ip } = input;
+    if (this.#windowCount('minute', now) >= limits.requests_per_minute)
+      return 'requests_per_minute';
+    if (ip && this.#windowCount(`ip:${ip.address}`, now) >= ip.limit)
+      return 'ip_requests_per_minute';
+    if (!turn) return null;
+    if (this.#openTurns() >= limits.concurrent_streams) return 'concurrent_streams';
+    if (this.#tokensToday(now) >= limits.tokens_per_day) return 'tokens_per_day';
+    return null;
+  }
+
+  #count({ ip }: CountInput, now: number) {
+    this.#bump('minute', now);
+    if (ip) this.#bump(`ip:${ip.address}`, now);
+  }
+
+  #windowCount(name: string, now: number): number {
+    const row = this.#sql
+      .exec<{ start: number; count: number }>(
+        'SELECT start, count FROM windows WHERE name = ?',
+        name,
+      )
+      .toArray()[0];
+    return row && row.start === minuteStart(now) ? row.count : 0;
+  }
+
+  #bump(name: string, now: number) {
+    const start = minuteStart(now);
+    this.#sql.exec(
+      `INSERT INTO windows (name, start, count) VALUES (?, ?, 1)
+       ON CONFLICT(name) DO UPDATE SET count = CASE WHEN start = excluded.start THEN count + 1 ELSE 1 END, start = excluded.start`,
+      name,
+      start,
+    );
+    // Old per-IP windows are dead weight: drop them as we go.
+    this.#sql.exec("DELETE FROM windows WHERE start < ? AND name != 'minute'", start);
+  }
+
+  #openTurns(): number {
+    return this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM turns').one().n;
+  }
+
+  #tokensToday(now: number): number {
+    const day = dayStart(now);
+    this.#sql.exec('DELETE FROM days WHERE day < ?', day);
+    return (
+      this.#sql.exec<{ tokens: number }>('SELECT tokens FROM days WHERE day = ?', day).toArray()[0]
+        ?.tokens ?? 0
+    );
+  }
+
+  #snapshot(limits: Limits, now: number): UsageSnapshot {
+    return {
+      limits,
+      used: {
+        requests_this_minute: this.#windowCount('minute', now),
+        open_streams: this.#openTurns(),
+        tokens_today: this.#tokensToday(now),
+      },
+      resets: { minute: minuteStart(now) + MINUTE, day: dayStart(now) + DAY },
+    };
+  }
+}
+
+const minuteStart = (now: number) => now - (now % MINUTE);
+const dayStart = (now: number) => now - (now % DAY);

@@ -1,0 +1,86 @@
+/**
+ * What a key may do (its own `limits`, the operator's defaults for the rest) and how the
+ * answer is told to clients: `Retry-After` and the IETF RateLimit draft fields.
+ */
+import type { KeyRecord } from '../store/keys';
+
+export interface Limits {
+  requests_per_minute: number;
+  concurrent_streams: number;
+  tokens_per_day: number;
+}
+
+export type LimitName = keyof Limits | 'ip_requests_per_minute';
+
+/** What the limiter reports after each check: the key's state and when each window resets. */
+export interface UsageSnapshot {
+  limits: Limits;
+  used: { requests_this_minute: number; open_streams: number; tokens_today: number };
+  /** Epoch milliseconds. */
+  resets: { minute: number; day: number };
+}
+
+const positive = (value: string | undefined, fallback: number) => {
+  const n = Number.parseInt(value ?? '', 10);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+};
+
+export function limitsFor(key: KeyRecord, env: Env): Limits {
+  return {
+    requests_per_minute:
+      key.limits.requests_per_minute ?? positive(env.DEFAULT_REQUESTS_PER_MINUTE, 60),
+    concurrent_streams:
+      key.limits.concurrent_streams ?? positive(env.DEFAULT_CONCURRENT_STREAMS, 4),
+    tokens_per_day: key.limits.tokens_per_day ?? positive(env.DEFAULT_TOKENS_PER_DAY, 1_000_000),
+  };
+}
+
+/** Publishable keys live in web pages: each client IP gets its own, lower, request window. */
+export function ipLimitFor(key: KeyRecord, env: Env): number | undefined {
+  return key.kind === 'publishable'
+    ? positive(env.PUBLISHABLE_IP_REQUESTS_PER_MINUTE, 10)
+    : undefined;
+}
+
+const secondsUntil = (at: number, now: number) => Math.max(1, Math.ceil((at - now) / 1000));
+
+/** `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers), both windows. */
+export function rateLimitHeaders(
+  snapshot: UsageSnapshot,
+  now = Date.now(),
+): Record<string, string> {
+  const { limits, used, resets } = snapshot;
+  return {
+    'RateLimit-Policy': `"minute";q=${limits.requests_per_minute};w=60, "day";q=${limits.tokens_per_day};w=86400`,
+    RateLimit: `"minute";r=${Math.max(0, limits.requests_per_minute - used.requests_this_minute)};t=${secondsUntil(resets.minute, now)}, "day";r=${Math.max(0, limits.tokens_per_day - used.tokens_today)};t=${secondsUntil(resets.day, now)}`,
+  };
+}
+
+export function retryAfterSeconds(
+  limit: LimitName,
+  snapshot: UsageSnapshot,
+  now = Date.now(),
+): number {
+  if (limit === 'tokens_per_day') return secondsUntil(snapshot.resets.day, now);
+  // A turn slot frees whenever some turn ends; there is no schedule to point at.
+  if (limit === 'concurrent_streams') return 1;
+  return secondsUntil(snapshot.resets.minute, now);
+}
+
+export function refusalMessage(
+  limit: LimitName,
+  snapshot: UsageSnapshot,
+  ipLimit?: number,
+): string {
+  const { limits } = snapshot;
+  switch (limit) {
+    case 'requests_per_minute':
+      return `Rate limit reached: requests_per_minute (${limits.requests_per_minute} a minute for this key). Retry after the Retry-After seconds.`;
+    case 'ip_requests_per_minute':
+      return `Rate limit reached: requests per minute from this client IP (${ipLimit} a minute for a publishable key). Retry after the Retry-After seconds.`;
+    case 'concurrent_streams':
+      return `Rate limit reached: concurrent_streams (${limits.concurrent_streams} turns in flight for this key). Wait for a turn to finish.`;
+    case 'tokens_per_day':
+      return `Rate limit reached: tokens_per_day (${limits.tokens_per_day} tokens for this key today, UTC). The budget resets at 00:00 UTC.`;
+  }
+}
