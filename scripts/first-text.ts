@@ -39,7 +39,19 @@ const wrangler = spawn(
 
 try {
   await waitFor(`${edge}/health`);
-  const key = await json(`${edge}/admin/keys`, { name: 'measure', kind: 'secret' }, ADMIN);
+  const key = await json(
+    `${edge}/admin/keys`,
+    {
+      name: 'measure',
+      kind: 'secret',
+      limits: {
+        requests_per_minute: 1_000_000,
+        concurrent_streams: 1000,
+        tokens_per_day: 1_000_000_000_000,
+      },
+    },
+    ADMIN,
+  );
   // Each timed turn continues a fresh one-turn conversation, so history length stays fixed.
   const conversation = async () =>
     (await json(`${edge}/v1/chat`, { message: 'first turn' }, key.key)).conversation_id as string;
