@@ -29,6 +29,8 @@ export interface Settings {
   conversationTtlSeconds: number;
   defaultMaxTokens: number;
   pingIntervalMs: number;
+  /** Prompt-cache TTL for turns whose key sets none; null: caching off. */
+  promptCacheTtl: '5m' | '1h' | null;
 }
 
 function int(value: string | undefined, fallback: number): number {
@@ -52,5 +54,7 @@ export function settings(env: Env): Settings {
     ),
     defaultMaxTokens: int(env.DEFAULT_MAX_TOKENS, 16_000),
     pingIntervalMs: int(env.SSE_PING_INTERVAL_MS, 15_000),
+    promptCacheTtl:
+      env.PROMPT_CACHE_TTL === '5m' ? '5m' : env.PROMPT_CACHE_TTL === 'off' ? null : '1h',
   };
 }

@@ -26,6 +26,8 @@ export interface TurnInput {
   conversation: Conversation;
   userMessage: MessageParam;
   params: UpstreamParams;
+  /** `anthropic-beta` values the request needs (e.g. fast mode on preview models). */
+  betas: string[];
   ttlSeconds: number;
 }
 
@@ -49,7 +51,16 @@ export async function runTurn(
   const messages = [...conversation.messages, userMessage];
   const translator = new StreamTranslator(emit);
   try {
-    const stream = await createMessagesClient(env).create({ ...params, messages, stream: true });
+    const stream = await createMessagesClient(env).create(
+      {
+        ...params,
+        // Asks Claude why the prompt cache missed against the previous turn, if it did.
+        diagnostics: { previous_message_id: conversation.last_message_id ?? null },
+        messages,
+        stream: true,
+      },
+      input.betas.length > 0 ? { headers: { 'anthropic-beta': input.betas.join(',') } } : undefined,
+    );
     for await (const event of stream) translator.push(event);
   } catch (err) {
     const error = upstreamError(err);
@@ -60,12 +71,22 @@ export async function runTurn(
     return { ok: false, error: streamFailure(result.error), usage: result.usage };
   }
   const { turn } = result;
+  if (turn.cache_miss_reason) {
+    console.log(
+      JSON.stringify({
+        event: 'cache_miss',
+        conversation_id: conversation.id,
+        reason: turn.cache_miss_reason,
+      }),
+    );
+  }
   const now = new Date().toISOString();
   const updated: Conversation = {
     ...conversation,
     model: params.model,
     updated_at: now,
     turns: conversation.turns + 1,
+    last_message_id: turn.id,
     messages: [...messages, { role: 'assistant', content: turn.content }],
   };
   await saveConversation(env.CONVERSATIONS, updated, input.ttlSeconds);

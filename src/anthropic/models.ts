@@ -20,6 +20,8 @@ export interface ModelSpec {
   /** `tool_choice` `any` / `tool`: some models reject it on every request. */
   forcedToolChoice: boolean;
   maxOutputTokens: number;
+  /** `speed: "fast"`: generally available, behind the `fast-mode-2026-02-01` beta, or not at all. */
+  fastMode: 'yes' | 'beta' | 'no';
 }
 
 type Rules = Omit<ModelSpec, 'id'>;
@@ -30,6 +32,7 @@ const ALWAYS_ON: Rules = {
   off: 'never',
   forcedToolChoice: false,
   maxOutputTokens: 128_000,
+  fastMode: 'no',
 };
 const ADAPTIVE: Rules = {
   adaptive: true,
@@ -37,6 +40,7 @@ const ADAPTIVE: Rules = {
   off: 'disabled',
   forcedToolChoice: true,
   maxOutputTokens: 128_000,
+  fastMode: 'no',
 };
 const ADAPTIVE_OR_MANUAL: Rules = { ...ADAPTIVE, manualBudget: true };
 const MANUAL_ONLY: Rules = {
@@ -45,22 +49,25 @@ const MANUAL_ONLY: Rules = {
   off: 'disabled',
   forcedToolChoice: true,
   maxOutputTokens: 64_000,
+  fastMode: 'no',
 };
 
 const TABLE: Record<string, Rules> = {
-  'claude-fable-5-2': ALWAYS_ON,
-  'claude-mythos-5-2': ALWAYS_ON,
+  // Fast mode per the fast-mode docs (2026-11): GA on Fable/Mythos 5.2 and Opus 5.5; preview
+  // behind the beta header on Opus 5 and Opus 4.8 (whose fast mode is removed 2026-11-30).
+  'claude-fable-5-2': { ...ALWAYS_ON, fastMode: 'yes' },
+  'claude-mythos-5-2': { ...ALWAYS_ON, fastMode: 'yes' },
   'claude-fable-5-1': ALWAYS_ON,
   'claude-mythos-5-1': ALWAYS_ON,
   // Fable 5 / Mythos 5 reject `enabled` and `disabled` but take a forced tool_choice.
   'claude-fable-5': { ...ALWAYS_ON, forcedToolChoice: true },
   'claude-mythos-5': { ...ALWAYS_ON, forcedToolChoice: true },
   'claude-mythos-preview': { ...ALWAYS_ON, manualBudget: true, forcedToolChoice: true },
-  'claude-opus-5-5': ALWAYS_ON,
+  'claude-opus-5-5': { ...ALWAYS_ON, fastMode: 'yes' },
   // Opus 5 and Haiku 5.5 reject `disabled` only at effort xhigh/max; the edge never sends an
   // effort with thinking off, so plain `disabled` is safe.
-  'claude-opus-5': ADAPTIVE,
-  'claude-opus-4-8': ADAPTIVE,
+  'claude-opus-5': { ...ADAPTIVE, fastMode: 'beta' },
+  'claude-opus-4-8': { ...ADAPTIVE, fastMode: 'beta' },
   'claude-opus-4-7': ADAPTIVE,
   'claude-sonnet-5-5': { ...ADAPTIVE, off: 'between_tools', forcedToolChoice: false },
   'claude-sonnet-5': ADAPTIVE,

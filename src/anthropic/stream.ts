@@ -10,6 +10,7 @@
  * `error` event after the HTTP 200.
  */
 import type {
+  CacheMissReason,
   ContentBlock,
   RawMessageStreamEvent,
   StopReason,
@@ -34,10 +35,11 @@ export type WireEvent =
 
 /** Token counts as the client sees them (cumulative, from the last `message_delta`). */
 export interface TurnUsage {
+  /** Input tokens not read from or written to the prompt cache. */
   input_tokens: number;
   output_tokens: number;
-  cache_creation_input_tokens?: number;
-  cache_read_input_tokens?: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
   thinking_tokens?: number;
 }
 
@@ -49,6 +51,8 @@ export interface CompletedTurn {
   content: ContentBlock[];
   stop_reason: StopReason | null;
   usage: TurnUsage;
+  /** Why the prompt cache missed, when the request asked (`diagnostics.previous_message_id`). */
+  cache_miss_reason: CacheMissReason | null;
 }
 
 export type TurnResult =
@@ -72,7 +76,13 @@ export class StreamTranslator {
   #id = '';
   #model = '';
   #stopReason: StopReason | null = null;
-  #usage: TurnUsage = { input_tokens: 0, output_tokens: 0 };
+  #usage: TurnUsage = {
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+  };
+  #cacheMissReason: CacheMissReason | null = null;
   #stopped = false;
   #error: { type: string; message: string } | null = null;
 
@@ -84,6 +94,7 @@ export class StreamTranslator {
         const { message } = event as Extract<RawMessageStreamEvent, { type: 'message_start' }>;
         this.#id = message.id;
         this.#model = message.model;
+        this.#cacheMissReason = message.diagnostics?.cache_miss_reason ?? null;
         this.#mergeUsage(message.usage);
         return;
       }
@@ -194,6 +205,7 @@ export class StreamTranslator {
         content: this.#completedBlocks(),
         stop_reason: this.#stopReason,
         usage: this.#usage,
+        cache_miss_reason: this.#cacheMissReason,
       },
     };
   }

@@ -17,6 +17,7 @@ import {
   rateLimitHeaders,
   refusalMessage,
   retryAfterSeconds,
+  type TokenCharge,
 } from './policy';
 
 export function limiter(env: Env, key: KeyRecord): DurableObjectStub<KeyLimiter> {
@@ -76,7 +77,7 @@ export async function admitTurn(c: Context<AppEnv>): Promise<TurnSlot> {
     limits: input.limits,
     async end(usage) {
       try {
-        await stub.endTurn({ turnId, tokens: tokensOf(usage), limits: input.limits });
+        await stub.endTurn({ turnId, charge: chargeFor(usage), limits: input.limits });
       } catch (err) {
         // The slot is reclaimed as stale later; the answer must not fail for it.
         console.error(
@@ -87,13 +88,19 @@ export async function admitTurn(c: Context<AppEnv>): Promise<TurnSlot> {
   };
 }
 
-/** Everything the turn made Claude process or write: input (cached or not) + output, thinking included. */
-export function tokensOf(usage: TurnUsage | undefined): number {
-  if (!usage) return 0;
-  return (
-    usage.input_tokens +
-    usage.output_tokens +
-    (usage.cache_creation_input_tokens ?? 0) +
-    (usage.cache_read_input_tokens ?? 0)
-  );
+/**
+ * What a turn costs the key's daily budget: every token Claude processed or wrote — input
+ * whether uncached, written to or read from the prompt cache, plus output, thinking
+ * included. Cache reads are cheap in money (0.1×), but the budget counts tokens, so a
+ * budget means the same thing whether or not a prefix happened to be cached.
+ */
+export function chargeFor(usage: TurnUsage | undefined): TokenCharge {
+  if (!usage) return { tokens: 0, cache_creation: 0, cache_read: 0 };
+  const cache_creation = usage.cache_creation_input_tokens;
+  const cache_read = usage.cache_read_input_tokens;
+  return {
+    tokens: usage.input_tokens + usage.output_tokens + cache_creation + cache_read,
+    cache_creation,
+    cache_read,
+  };
 }

@@ -4,12 +4,14 @@
  *   windows(name, start, count) — the key's minute window, and one per client IP for
  *                                 publishable keys (fixed windows aligned to the minute)
  *   turns(id, started)          — turns in flight (each holds one concurrent slot)
- *   days(day, tokens)           — tokens used per UTC day
+ *   token_days(day, tokens, cache_creation, cache_read)
+ *                               — tokens charged per UTC day, and how many of them were
+ *                                 prompt-cache writes and reads
  * Each turn costs two calls: `startTurn` (count the request, take a slot, check the budget)
  * and `endTurn` (free the slot, charge the tokens).
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { LimitName, Limits, UsageSnapshot } from './policy';
+import type { LimitName, Limits, TokenCharge, UsageSnapshot } from './policy';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -41,7 +43,10 @@ export class KeyLimiter extends DurableObject<Env> {
     this.#sql.exec(`
       CREATE TABLE IF NOT EXISTS windows (name TEXT PRIMARY KEY, start INTEGER NOT NULL, count INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS turns (id TEXT PRIMARY KEY, started INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS days (day INTEGER PRIMARY KEY, tokens INTEGER NOT NULL);
+      DROP TABLE IF EXISTS days;
+      CREATE TABLE IF NOT EXISTS token_days (
+        day INTEGER PRIMARY KEY, tokens INTEGER NOT NULL,
+        cache_creation INTEGER NOT NULL DEFAULT 0, cache_read INTEGER NOT NULL DEFAULT 0);
     `);
   }
 
@@ -66,15 +71,23 @@ export class KeyLimiter extends DurableObject<Env> {
   }
 
   /** Frees the turn's slot (idempotent) and charges what the turn used, however it ended. */
-  endTurn(input: { turnId: string; tokens: number; limits: Limits }): UsageSnapshot {
+  endTurn(input: { turnId: string; charge: TokenCharge; limits: Limits }): UsageSnapshot {
     const now = Date.now();
     this.#sql.exec('DELETE FROM turns WHERE id = ?', input.turnId);
-    const tokens = Math.max(0, Math.floor(input.tokens));
-    if (tokens > 0) {
+    const [tokens, cacheCreation, cacheRead] = [
+      input.charge.tokens,
+      input.charge.cache_creation,
+      input.charge.cache_read,
+    ].map((n) => Math.max(0, Math.floor(n)));
+    if (tokens! > 0) {
       this.#sql.exec(
-        'INSERT INTO days (day, tokens) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET tokens = tokens + excluded.tokens',
+        `INSERT INTO token_days (day, tokens, cache_creation, cache_read) VALUES (?, ?, ?, ?)
+         ON CONFLICT(day) DO UPDATE SET tokens = tokens + excluded.tokens,
+           cache_creation = cache_creation + excluded.cache_creation, cache_read = cache_read + excluded.cache_read`,
         dayStart(now),
-        tokens,
+        tokens!,
+        cacheCreation!,
+        cacheRead!,
       );
     }
     return this.#snapshot(input.limits, now);
@@ -123,22 +136,32 @@ export class KeyLimiter extends DurableObject<Env> {
     return this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM turns').one().n;
   }
 
-  #tokensToday(now: number): number {
+  #today(now: number): { tokens: number; cache_creation: number; cache_read: number } {
     const day = dayStart(now);
-    this.#sql.exec('DELETE FROM days WHERE day < ?', day);
-    return (
-      this.#sql.exec<{ tokens: number }>('SELECT tokens FROM days WHERE day = ?', day).toArray()[0]
-        ?.tokens ?? 0
-    );
+    this.#sql.exec('DELETE FROM token_days WHERE day < ?', day);
+    const row = this.#sql
+      .exec<{ tokens: number; cache_creation: number; cache_read: number }>(
+        'SELECT tokens, cache_creation, cache_read FROM token_days WHERE day = ?',
+        day,
+      )
+      .toArray()[0];
+    return row ?? { tokens: 0, cache_creation: 0, cache_read: 0 };
+  }
+
+  #tokensToday(now: number): number {
+    return this.#today(now).tokens;
   }
 
   #snapshot(limits: Limits, now: number): UsageSnapshot {
+    const today = this.#today(now);
     return {
       limits,
       used: {
         requests_this_minute: this.#windowCount('minute', now),
         open_streams: this.#openTurns(),
-        tokens_today: this.#tokensToday(now),
+        tokens_today: today.tokens,
+        cache_creation_input_tokens_today: today.cache_creation,
+        cache_read_input_tokens_today: today.cache_read,
       },
       resets: { minute: minuteStart(now) + MINUTE, day: dayStart(now) + DAY },
     };

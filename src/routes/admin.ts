@@ -23,6 +23,16 @@ export const newKeyRequest = z.strictObject({
       tokens_per_day: limit.optional(),
     })
     .optional(),
+  prompt_cache_ttl: z
+    .enum(['5m', '1h', 'off'], 'prompt_cache_ttl must be "5m", "1h" or "off"')
+    .optional(),
+  latency: z
+    .strictObject({
+      speed: z.enum(['standard', 'fast']).optional(),
+      service_tier: z.enum(['auto', 'standard_only']).optional(),
+      client_may_choose: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 export const admin = new Hono<AppEnv>();

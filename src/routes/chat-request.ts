@@ -84,6 +84,8 @@ export const chatRequest = z
     max_tokens: z.int().positive().optional(),
     thinking: thinking.optional(),
     stream: z.boolean().optional(),
+    speed: z.enum(['standard', 'fast']).optional(),
+    service_tier: z.enum(['auto', 'standard_only']).optional(),
   })
   .refine((b) => (b.message === undefined) !== (b.tool_results === undefined), {
     message:

@@ -4,6 +4,8 @@
  */
 import type { MessageParam, ToolResultBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { type Context, Hono } from 'hono';
+import { cacheTtlFor, withCacheBreakpoints } from '../anthropic/caching';
+import { planLatency } from '../anthropic/latency';
 import { pickModel } from '../anthropic/models';
 import { planThinking, type ThinkingRequest } from '../anthropic/thinking';
 import { type AppEnv, settings } from '../env';
@@ -52,18 +54,26 @@ chat.post('/', async (c) => {
     body.tool_choice,
   );
 
+  const latency = planLatency(model, key, body);
+
   const input: TurnInput = {
     conversation,
     userMessage: userTurn(stored, body),
-    params: {
-      model: model.id,
-      max_tokens: plan.max_tokens,
-      thinking: plan.thinking,
-      ...(plan.output_config ? { output_config: plan.output_config } : {}),
-      ...(conversation.system !== undefined ? { system: conversation.system } : {}),
-      ...(conversation.tools ? { tools: conversation.tools } : {}),
-      ...(body.tool_choice ? { tool_choice: body.tool_choice } : {}),
-    },
+    params: withCacheBreakpoints(
+      {
+        model: model.id,
+        max_tokens: plan.max_tokens,
+        thinking: plan.thinking,
+        ...(plan.output_config ? { output_config: plan.output_config } : {}),
+        ...(conversation.system !== undefined ? { system: conversation.system } : {}),
+        ...(conversation.tools ? { tools: conversation.tools } : {}),
+        ...(body.tool_choice ? { tool_choice: body.tool_choice } : {}),
+        ...(latency.speed ? { speed: latency.speed } : {}),
+        ...(latency.service_tier ? { service_tier: latency.service_tier } : {}),
+      },
+      cacheTtlFor(key.prompt_cache_ttl, config.promptCacheTtl),
+    ),
+    betas: latency.betas,
     ttlSeconds: config.conversationTtlSeconds,
   };
 
@@ -184,7 +194,17 @@ function continuing(stored: Conversation, body: ChatRequest): Conversation {
       'thinking: the thinking configuration cannot change inside a tool loop (Claude would silently drop thinking for the rest of the turn). Omit "thinking" here and change it on the next user message.',
     );
   }
-  return { ...stored, thinking: body.thinking as ThinkingRequest };
+  // A deliberate change on a new user turn: honoured (it costs the cached messages once)
+  // and recorded, so the transcript shows when the conversation's thinking changed.
+  const thinking = body.thinking as ThinkingRequest;
+  return {
+    ...stored,
+    thinking,
+    thinking_changes: [
+      ...(stored.thinking_changes ?? []),
+      { turn: stored.turns + 1, thinking, at: new Date().toISOString() },
+    ],
+  };
 }
 
 function checkToolChoice(body: ChatRequest, conversation: Conversation) {

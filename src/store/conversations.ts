@@ -23,6 +23,13 @@ export interface Conversation {
   tools?: Tool[];
   /** The thinking form the conversation runs with, kept so later turns reuse it. */
   thinking?: ThinkingRequest;
+  /**
+   * Deliberate thinking changes on new user turns (each one invalidates the cached
+   * messages): from which turn on, and to what (`null`: the model's default).
+   */
+  thinking_changes?: Array<{ turn: number; thinking: ThinkingRequest | null; at: string }>;
+  /** Upstream id of the last assistant message, for `diagnostics.previous_message_id`. */
+  last_message_id?: string;
   created_at: string;
   updated_at: string;
   /** Completed assistant turns. */
@@ -73,6 +80,10 @@ export function transcript(conversation: Conversation) {
     model: conversation.model,
     ...(conversation.system !== undefined ? { system: conversation.system } : {}),
     turns: conversation.turns,
+    thinking: conversation.thinking ?? null,
+    ...(conversation.thinking_changes?.length
+      ? { thinking_changes: conversation.thinking_changes }
+      : {}),
     created_at: conversation.created_at,
     updated_at: conversation.updated_at,
     messages: conversation.messages.map((m) =>

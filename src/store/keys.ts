@@ -12,6 +12,14 @@ export interface KeyLimits {
   tokens_per_day?: number;
 }
 
+/** Latency levers for this key's turns (see anthropic/latency.ts). */
+export interface KeyLatency {
+  speed?: 'standard' | 'fast';
+  service_tier?: 'auto' | 'standard_only';
+  /** Whether a request may set `speed` / `service_tier` itself. */
+  client_may_choose?: boolean;
+}
+
 export interface KeyRecord {
   id: string;
   name: string;
@@ -20,6 +28,9 @@ export interface KeyRecord {
   allowed_origins: string[];
   /** Per-key limits; unset fields take the operator defaults. */
   limits: KeyLimits;
+  /** Prompt-cache TTL for this key's turns; unset: the operator's PROMPT_CACHE_TTL. */
+  prompt_cache_ttl?: '5m' | '1h' | 'off';
+  latency?: KeyLatency;
   /** Signs job callbacks (Standard Webhooks); secret keys only. */
   webhook_secret?: string;
   /** First characters of the key, to tell keys apart in listings. */
@@ -32,6 +43,8 @@ export interface NewKey {
   kind: KeyKind;
   allowed_origins?: string[];
   limits?: KeyLimits;
+  prompt_cache_ttl?: '5m' | '1h' | 'off';
+  latency?: KeyLatency;
 }
 
 const byHash = (hash: string) => `key:${hash}`;
@@ -46,6 +59,8 @@ export async function createKey(kv: KVNamespace, input: NewKey) {
     kind: input.kind,
     allowed_origins: input.allowed_origins ?? [],
     limits: input.limits ?? {},
+    ...(input.prompt_cache_ttl ? { prompt_cache_ttl: input.prompt_cache_ttl } : {}),
+    ...(input.latency ? { latency: input.latency } : {}),
     ...(input.kind === 'secret' ? { webhook_secret: `whsec_${randomBase64(32)}` } : {}),
     prefix: key.slice(0, 10),
     created_at: new Date().toISOString(),

@@ -28,7 +28,7 @@ describe('tokens per day, per key', () => {
     const stub = env.LIMITER.get(env.LIMITER.idFromName(keyId));
     await runInDurableObject(stub, (_instance, state) => {
       const row = state.storage.sql
-        .exec<{ day: number; tokens: number }>('SELECT day, tokens FROM days')
+        .exec<{ day: number; tokens: number }>('SELECT day, tokens FROM token_days')
         .one();
       expect(row.tokens).toBe(spent);
       expect(row.day).toBe(Date.now() - (Date.now() % 86_400_000));

@@ -59,7 +59,12 @@ describe('POST /v1/chat as JSON', () => {
     );
     // The fifth request replayed turns 1-4 exactly as stored.
     expect(calls[4]!.body.messages.slice(0, 8)).toEqual(conversation.messages.slice(0, 8));
-    expect(calls.every((c) => c.body.system === 'Be brief.')).toBe(true);
+    // The same system prompt every turn, with the prompt-cache breakpoint on its end.
+    for (const c of calls) {
+      expect(c.body.system).toEqual([
+        { type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral', ttl: '1h' } },
+      ]);
+    }
   });
 
   it('never shows thinking blocks or signatures in answers or transcripts', async () => {

@@ -58,7 +58,9 @@ describe('tool loops', () => {
         signature: expect.any(String),
       });
       expect(request.body.messages.at(-1).content[0].type).toBe('tool_result');
-      expect(request.body.tools).toEqual([calculator]);
+      expect(request.body.tools).toEqual([
+        { ...calculator, cache_control: { type: 'ephemeral', ttl: '1h' } },
+      ]);
     }
   });
 
