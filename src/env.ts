@@ -12,6 +12,12 @@ export type AppEnv = {
     requestId: string;
     /** The authenticated client key (set by `requireApiKey`). */
     apiKey: KeyRecord;
+    /** When the request arrived (ms), for time-to-first-text. */
+    startedAt: number;
+    /** Extra fields for the request's log line (conversation, ttft, tokens, error type). */
+    log: Record<string, unknown>;
+    /** For a streamed answer: settles when the stream ends; the log line waits for it. */
+    logAfter?: Promise<unknown>;
     /** The key's limiter state after this request was counted (set by `countRequest`). */
     limitSnapshot: UsageSnapshot;
   };
@@ -29,6 +35,7 @@ export interface Settings {
   conversationTtlSeconds: number;
   defaultMaxTokens: number;
   pingIntervalMs: number;
+  upstreamIdleTimeoutMs: number;
   /** Prompt-cache TTL for turns whose key sets none; null: caching off. */
   promptCacheTtl: '5m' | '1h' | null;
 }
@@ -54,6 +61,7 @@ export function settings(env: Env): Settings {
     ),
     defaultMaxTokens: int(env.DEFAULT_MAX_TOKENS, 16_000),
     pingIntervalMs: int(env.SSE_PING_INTERVAL_MS, 15_000),
+    upstreamIdleTimeoutMs: int(env.UPSTREAM_IDLE_TIMEOUT_MS, 120_000),
     promptCacheTtl:
       env.PROMPT_CACHE_TTL === '5m' ? '5m' : env.PROMPT_CACHE_TTL === 'off' ? null : '1h',
   };

@@ -8,7 +8,7 @@ import type {
   MessageCreateParamsStreaming,
   MessageParam,
 } from '@anthropic-ai/sdk/resources/messages';
-import { createMessagesClient } from './anthropic/client';
+import { createMessagesClient, type UpstreamActivity } from './anthropic/client';
 import {
   type ClientEvent,
   StreamTranslator,
@@ -29,7 +29,11 @@ export interface TurnInput {
   /** `anthropic-beta` values the request needs (e.g. fast mode on preview models). */
   betas: string[];
   ttlSeconds: number;
+  /** Silence (no byte, not even a ping) after which the upstream is given up on. */
+  idleTimeoutMs: number;
 }
+
+class IdleTimeout extends Error {}
 
 export interface TurnAnswer {
   conversation_id: string;
@@ -50,8 +54,17 @@ export async function runTurn(
   const { conversation, userMessage, params } = input;
   const messages = [...conversation.messages, userMessage];
   const translator = new StreamTranslator(emit);
+  const activity: UpstreamActivity = { lastByteAt: Date.now() };
+  const abort = new AbortController();
+  // An upstream that goes silent (not even a ping) past the idle timeout ends the turn.
+  const watchdog = setInterval(
+    () => {
+      if (Date.now() - activity.lastByteAt > input.idleTimeoutMs) abort.abort(new IdleTimeout());
+    },
+    Math.min(1000, Math.max(10, Math.floor(input.idleTimeoutMs / 4))),
+  );
   try {
-    const stream = await createMessagesClient(env).create(
+    const stream = await createMessagesClient(env, activity).create(
       {
         ...params,
         // Asks Claude why the prompt cache missed against the previous turn, if it did.
@@ -59,12 +72,22 @@ export async function runTurn(
         messages,
         stream: true,
       },
-      input.betas.length > 0 ? { headers: { 'anthropic-beta': input.betas.join(',') } } : undefined,
+      {
+        signal: abort.signal,
+        ...(input.betas.length > 0 ? { headers: { 'anthropic-beta': input.betas.join(',') } } : {}),
+      },
     );
     for await (const event of stream) translator.push(event);
   } catch (err) {
-    const error = upstreamError(err);
+    const error = abort.signal.aborted
+      ? new ApiError(
+          'timeout_error',
+          `Claude sent nothing for ${Math.round(input.idleTimeoutMs / 1000)} s, so the turn was ended. Send it again.`,
+        )
+      : upstreamError(err);
     return { ok: false, error, usage: translator.usage };
+  } finally {
+    clearInterval(watchdog);
   }
   const result = translator.finish();
   if (!result.ok) {

@@ -10,11 +10,19 @@ import { Messages } from '@anthropic-ai/sdk/resources/messages';
 /** A 429 is retried only when the upstream says it clears soon; one without `retry-after` may be a spend cap. */
 const MAX_RETRY_AFTER_SECONDS = 5;
 
-export function createMessagesClient(env: Env): Messages {
+/**
+ * When the upstream last sent a byte. The SDK hides `ping` events, so the idle watchdog
+ * watches bytes instead: pings count as life, true silence does not.
+ */
+export interface UpstreamActivity {
+  lastByteAt: number;
+}
+
+export function createMessagesClient(env: Env, activity?: UpstreamActivity): Messages {
   const client = new BaseAnthropic({
     apiKey: env.ANTHROPIC_API_KEY || 'missing-upstream-key',
     baseURL: env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com',
-    fetch: retryAwareFetch,
+    fetch: (input, init) => upstreamFetch(input, init, activity),
     // Retries happen only before the response starts, i.e. before any upstream byte
     // reaches our client.
     maxRetries: 2,
@@ -24,19 +32,40 @@ export function createMessagesClient(env: Env): Messages {
   return new Messages(client);
 }
 
-/** Marks a 429 that must not be retried, through the SDK's own `x-should-retry` switch. */
-async function retryAwareFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+async function upstreamFetch(
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+  activity: UpstreamActivity | undefined,
+): Promise<Response> {
   const response = await fetch(input, init);
-  if (response.status !== 429) return response;
-  const retryAfter = Number(response.headers.get('retry-after'));
-  if (Number.isFinite(retryAfter) && retryAfter > 0 && retryAfter <= MAX_RETRY_AFTER_SECONDS) {
-    return response;
+  if (activity) activity.lastByteAt = Date.now();
+  if (response.status === 429 && !retryableRateLimit(response)) {
+    // The SDK's own switch: this 429 must reach the client, not be retried.
+    const headers = new Headers(response.headers);
+    headers.set('x-should-retry', 'false');
+    return new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    });
   }
-  const headers = new Headers(response.headers);
-  headers.set('x-should-retry', 'false');
-  return new Response(response.body, {
+  if (!activity || !response.ok || !response.body) return response;
+  const watched = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        activity.lastByteAt = Date.now();
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new Response(watched, {
     status: response.status,
     statusText: response.statusText,
-    headers,
+    headers: response.headers,
   });
+}
+
+function retryableRateLimit(response: Response): boolean {
+  const retryAfter = Number(response.headers.get('retry-after'));
+  return Number.isFinite(retryAfter) && retryAfter > 0 && retryAfter <= MAX_RETRY_AFTER_SECONDS;
 }

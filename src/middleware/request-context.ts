@@ -1,6 +1,9 @@
 /**
  * Gives every request an id (`request-id` header, and `request_id` in every error body) and
- * writes one structured log line when it ends. Nothing secret is logged: no keys, no bodies.
+ * writes exactly one structured log line for it: request id, key id, route, status,
+ * duration, and for turns the conversation, time to first text and tokens. A streamed
+ * turn's line is written when the stream ends, so it carries the turn's real figures.
+ * Nothing secret is logged: no keys, no bodies, no signatures.
  */
 import type { MiddlewareHandler } from 'hono';
 import { randomToken } from '../crypto';
@@ -10,18 +13,26 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
     const requestId = `req_${randomToken(20)}`;
     const started = Date.now();
+    const fields: Record<string, unknown> = {};
     c.set('requestId', requestId);
+    c.set('startedAt', started);
+    c.set('log', fields);
     await next();
     c.res.headers.set('request-id', requestId);
-    console.log(
-      JSON.stringify({
-        request_id: requestId,
-        method: c.req.method,
-        route: c.req.routePath,
-        status: c.res.status,
-        key_id: c.get('apiKey')?.id,
-        ms: Date.now() - started,
-      }),
-    );
+    const write = () =>
+      console.log(
+        JSON.stringify({
+          request_id: requestId,
+          method: c.req.method,
+          route: c.req.routePath,
+          status: c.res.status,
+          key_id: c.get('apiKey')?.id,
+          ms: Date.now() - started,
+          ...fields,
+        }),
+      );
+    const after = c.get('logAfter');
+    if (after) c.executionCtx.waitUntil(after.then(write, write));
+    else write();
   };
 }

@@ -11,6 +11,7 @@ import { planThinking, type ThinkingRequest } from '../anthropic/thinking';
 import { type AppEnv, settings } from '../env';
 import { ApiError, invalid } from '../errors';
 import { sameJson } from '../json';
+import type { ClientEvent } from '../anthropic/stream';
 import { SseStream, wantsEventStream } from '../sse';
 import {
   type Conversation,
@@ -75,6 +76,7 @@ chat.post('/', async (c) => {
     ),
     betas: latency.betas,
     ttlSeconds: config.conversationTtlSeconds,
+    idleTimeoutMs: config.upstreamIdleTimeoutMs,
   };
 
   // Limits last: only a turn that will really call Claude counts and takes a slot.
@@ -86,7 +88,13 @@ chat.post('/', async (c) => {
 
 async function jsonTurn(c: Context<AppEnv>, input: TurnInput, slot: TurnSlot) {
   // waitUntil: a client that hangs up mid-turn must not cancel the turn (it is still stored).
-  const running = settle(c.env, input, slot, () => {});
+  const running = settle(
+    c.env,
+    input,
+    slot,
+    observe(c, input, () => {}),
+    c.get('log'),
+  );
   c.executionCtx.waitUntil(running);
   const outcome = await running;
   if (!outcome.ok) throw outcome.error;
@@ -100,7 +108,13 @@ function streamTurn(c: Context<AppEnv>, input: TurnInput, slot: TurnSlot, pingIn
     conversation_id: input.conversation.id,
     turn: input.conversation.turns + 1,
   });
-  const running = settle(c.env, input, slot, (event) => sse.send(event.event, event.data))
+  const running = settle(
+    c.env,
+    input,
+    slot,
+    observe(c, input, (event) => sse.send(event.event, event.data)),
+    c.get('log'),
+  )
     .then((outcome) => {
       if (outcome.ok) {
         const { stop_reason, usage, turn } = outcome.answer;
@@ -111,11 +125,24 @@ function streamTurn(c: Context<AppEnv>, input: TurnInput, slot: TurnSlot, pingIn
     })
     .finally(() => sse.close());
   c.executionCtx.waitUntil(running);
+  c.set('logAfter', running);
   return c.body(sse.readable, 200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     'x-accel-buffering': 'no',
   });
+}
+
+/** Notes the turn's figures for the request's log line as its events pass. */
+function observe(c: Context<AppEnv>, input: TurnInput, emit: (event: ClientEvent) => void) {
+  const log = c.get('log');
+  log.conversation_id = input.conversation.id;
+  log.model = input.params.model;
+  return (event: ClientEvent) => {
+    if (event.event === 'text' && log.ttft_ms === undefined)
+      log.ttft_ms = Date.now() - c.get('startedAt');
+    emit(event);
+  };
 }
 
 /**
@@ -128,6 +155,7 @@ async function settle(
   input: TurnInput,
   slot: TurnSlot,
   emit: Parameters<typeof runTurn>[2],
+  log: Record<string, unknown>,
 ) {
   let outcome: Awaited<ReturnType<typeof runTurn>>;
   try {
@@ -145,7 +173,10 @@ async function settle(
       error: new ApiError('api_error', 'Internal error while running the turn. Send it again.'),
     };
   }
-  await slot.end(outcome.ok ? outcome.answer.usage : outcome.usage);
+  const usage = outcome.ok ? outcome.answer.usage : outcome.usage;
+  log.usage = usage;
+  if (!outcome.ok) log.error_type = outcome.error.type;
+  await slot.end(usage);
   if (!outcome.ok && input.conversation.messages.length === 0) {
     await saveConversation(env.CONVERSATIONS, input.conversation, input.ttlSeconds).catch(() => {});
   }
