@@ -3,3 +3,4 @@ import { app } from './app';
 
 export default app satisfies ExportedHandler<Env>;
 export { KeyLimiter } from './limits/limiter';
+export { TurnSequencer } from './store/sequencer';

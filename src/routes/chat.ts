@@ -21,6 +21,7 @@ import {
   saveConversation,
 } from '../store/conversations';
 import type { KeyRecord } from '../store/keys';
+import { lockTurn, type TurnLock } from '../store/sequencer';
 import { admitTurn, type TurnSlot } from '../limits/admission';
 import { runTurn, type TurnInput } from '../turn';
 import { parseWith, readJson } from '../validation';
@@ -79,19 +80,30 @@ chat.post('/', async (c) => {
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
   };
 
-  // Limits last: only a turn that will really call Claude counts and takes a slot.
-  const slot = await admitTurn(c);
+  // One turn at a time per conversation; then limits, so that only a turn that will really
+  // call Claude counts and takes a slot.
+  const lock = await lockTurn(c.env, key.id, conversation.id, stored ? stored.turns : null);
+  let slot: TurnSlot;
+  try {
+    slot = await admitTurn(c);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+  const turn = { ...input, lock, slot };
   return wantsEventStream(c.req.header('accept'), body.stream)
-    ? streamTurn(c, input, slot, config.pingIntervalMs)
-    : jsonTurn(c, input, slot);
+    ? streamTurn(c, turn, config.pingIntervalMs)
+    : jsonTurn(c, turn);
 });
 
-async function jsonTurn(c: Context<AppEnv>, input: TurnInput, slot: TurnSlot) {
+/** A turn admitted by its conversation's sequencer and its key's limiter. */
+type AdmittedTurn = TurnInput & { lock: TurnLock; slot: TurnSlot };
+
+async function jsonTurn(c: Context<AppEnv>, input: AdmittedTurn) {
   // waitUntil: a client that hangs up mid-turn must not cancel the turn (it is still stored).
   const running = settle(
     c.env,
     input,
-    slot,
     observe(c, input, () => {}),
     c.get('log'),
   );
@@ -101,7 +113,7 @@ async function jsonTurn(c: Context<AppEnv>, input: TurnInput, slot: TurnSlot) {
   return c.json(outcome.answer);
 }
 
-function streamTurn(c: Context<AppEnv>, input: TurnInput, slot: TurnSlot, pingIntervalMs: number) {
+function streamTurn(c: Context<AppEnv>, input: AdmittedTurn, pingIntervalMs: number) {
   const sse = new SseStream(pingIntervalMs);
   // Sent before Claude is called: the client has its conversation id at once.
   sse.send('conversation', {
@@ -111,7 +123,6 @@ function streamTurn(c: Context<AppEnv>, input: TurnInput, slot: TurnSlot, pingIn
   const running = settle(
     c.env,
     input,
-    slot,
     observe(c, input, (event) => sse.send(event.event, event.data)),
     c.get('log'),
   )
@@ -152,8 +163,7 @@ function observe(c: Context<AppEnv>, input: TurnInput, emit: (event: ClientEvent
  */
 async function settle(
   env: Env,
-  input: TurnInput,
-  slot: TurnSlot,
+  input: AdmittedTurn,
   emit: Parameters<typeof runTurn>[2],
   log: Record<string, unknown>,
 ) {
@@ -176,7 +186,10 @@ async function settle(
   const usage = outcome.ok ? outcome.answer.usage : outcome.usage;
   log.usage = usage;
   if (!outcome.ok) log.error_type = outcome.error.type;
-  await slot.end(usage);
+  await Promise.all([
+    input.slot.end(usage),
+    input.lock.release(outcome.ok ? outcome.answer.turn : undefined),
+  ]);
   if (!outcome.ok && input.conversation.messages.length === 0) {
     await saveConversation(env.CONVERSATIONS, input.conversation, input.ttlSeconds).catch(() => {});
   }

@@ -4,6 +4,7 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { countRequest } from '../limits/admission';
 import { deleteConversation, loadConversation, transcript } from '../store/conversations';
+import { sequencer } from '../store/sequencer';
 
 export const conversations = new Hono<AppEnv>();
 
@@ -33,5 +34,6 @@ conversations.delete('/:id', async (c) => {
   const keyId = c.get('apiKey').id;
   if (!(await loadConversation(c.env.CONVERSATIONS, keyId, id))) throw notFound(id);
   await deleteConversation(c.env.CONVERSATIONS, keyId, id);
+  await sequencer(c.env, keyId, id).forget();
   return c.body(null, 204);
 });

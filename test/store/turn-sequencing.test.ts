@@ -1,0 +1,59 @@
+import { env } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { call, chat, createKey, expectError } from '../helpers/api';
+import { readEventStream } from '../helpers/sse';
+import { messagesCallsSince, upstream } from '../helpers/upstream';
+
+const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+describe('one turn at a time per conversation', () => {
+  it('refuses a second simultaneous turn with 409, and the transcript counts only the answered turns', async () => {
+    const { key } = await createKey();
+    const first = (await (await chat(key, { message: 'start' })).json()) as any;
+    const id = first.conversation_id;
+    const [a, b] = await Promise.all([
+      chat(key, { conversation_id: id, message: 'left [sim:think_ms=300]', stream: true }),
+      chat(key, { conversation_id: id, message: 'right [sim:think_ms=300]', stream: true }),
+    ]);
+    const statuses = [a.status, b.status].sort();
+    expect(statuses).toEqual([200, 409]);
+    const refused = a.status === 409 ? a : b;
+    expect((await expectError(refused, 409, 'conflict_error')).message).toMatch(/still running/);
+    const accepted = a.status === 200 ? a : b;
+    expect((await readEventStream(accepted)).events.at(-1)!.event).toBe('done');
+
+    const t = (await (await call(`/v1/conversations/${id}`, { headers: auth(key) })).json()) as any;
+    expect(t.turns).toBe(2);
+    expect(t.messages).toHaveLength(4);
+    // The conversation is free again.
+    expect((await chat(key, { conversation_id: id, message: 'next' })).status).toBe(200);
+  });
+
+  it('frees the conversation after a failed turn', async () => {
+    const { key } = await createKey();
+    const { conversation_id } = (await (await chat(key, { message: 'start' })).json()) as any;
+    await expectError(
+      await chat(key, { conversation_id, message: 'x [sim:fail=api_error]' }),
+      500,
+      'api_error',
+    );
+    const next = (await (await chat(key, { conversation_id, message: 'again' })).json()) as any;
+    expect(next.turn).toBe(2);
+  });
+
+  it('never sends a stale KV read upstream: a history older than the last committed turn is a 409', async () => {
+    const { id: keyId, key } = await createKey();
+    const { conversation_id } = (await (await chat(key, { message: 'one' })).json()) as any;
+    const kvKey = `conv:${keyId}:${conversation_id}`;
+    const afterOne = await env.CONVERSATIONS.get(kvKey);
+    await chat(key, { conversation_id, message: 'two' });
+    // Another location still serving the one-turn version.
+    await env.CONVERSATIONS.put(kvKey, afterOne!);
+    const before = upstream.requests.length;
+    const res = await chat(key, { conversation_id, message: 'three' });
+    const error = await expectError(res, 409, 'conflict_error');
+    expect(error.message).toMatch(/latest turn \(2 turns\)/);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect(messagesCallsSince(before)).toHaveLength(0);
+  });
+});
