@@ -8,6 +8,7 @@ import type { AppEnv } from './env';
 import { ApiError, renderError } from './errors';
 import { requireAdmin, requireApiKey } from './middleware/auth';
 import { limitBody } from './middleware/body-limit';
+import { idempotency } from './middleware/idempotency';
 import { requestContext } from './middleware/request-context';
 import { admin } from './routes/admin';
 import { chat } from './routes/chat';
@@ -52,6 +53,7 @@ app.use('/openapi.json', floodFilter());
 
 app.get('/health', (c) => c.json({ status: 'ok' }));
 app.route('/', docs);
+app.use('/v1/chat', idempotency());
 app.route('/v1/chat', chat);
 app.route('/v1/conversations', conversations);
 app.route('/v1/usage', usage);

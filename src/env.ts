@@ -18,6 +18,8 @@ export type AppEnv = {
     log: Record<string, unknown>;
     /** For a streamed answer: settles when the stream ends; the log line waits for it. */
     logAfter?: Promise<unknown>;
+    /** The route's eventual answer, for Idempotency-Key (null: nothing to store). */
+    answer?: Promise<import('./store/idempotency').StoredAnswer | null>;
     /** The key's limiter state after this request was counted (set by `countRequest`). */
     limitSnapshot: UsageSnapshot;
   };

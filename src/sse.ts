@@ -55,3 +55,32 @@ export class SseStream {
 export function wantsEventStream(accept: string | undefined, stream: boolean | undefined): boolean {
   return stream === true || (stream === undefined && (accept ?? '').includes('text/event-stream'));
 }
+
+/**
+ * A stored `/v1/chat` answer as the complete event stream a client would have received
+ * (for Idempotency-Key replays): conversation, status, the text, tool calls, done.
+ */
+export function replayAsEventStream(answer: {
+  conversation_id: string;
+  turn: number;
+  content: Array<{ type: string; text?: string; id?: string; name?: string; input?: unknown }>;
+  stop_reason: string | null;
+  usage: unknown;
+}): string {
+  const events: Array<[string, unknown]> = [
+    ['conversation', { conversation_id: answer.conversation_id, turn: answer.turn }],
+    ['status', { phase: 'answering' }],
+  ];
+  for (const block of answer.content) {
+    if (block.type === 'text') events.push(['text', { text: block.text }]);
+    else if (block.type === 'tool_use')
+      events.push(['tool_use', { id: block.id, name: block.name, input: block.input }]);
+  }
+  events.push([
+    'done',
+    { stop_reason: answer.stop_reason, usage: answer.usage, turn: answer.turn },
+  ]);
+  return events
+    .map(([event, data], id) => `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+    .join('');
+}

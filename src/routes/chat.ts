@@ -120,12 +120,22 @@ function streamTurn(c: Context<AppEnv>, input: AdmittedTurn, pingIntervalMs: num
     conversation_id: input.conversation.id,
     turn: input.conversation.turns + 1,
   });
-  const running = settle(
+  const settled = settle(
     c.env,
     input,
     observe(c, input, (event) => sse.send(event.event, event.data)),
     c.get('log'),
-  )
+  );
+  // For Idempotency-Key: what a replay of this request should answer.
+  c.set(
+    'answer',
+    settled.then((outcome) =>
+      outcome.ok
+        ? { status: 200, body: JSON.stringify(outcome.answer) }
+        : { status: outcome.error.status, body: '' },
+    ),
+  );
+  const running = settled
     .then((outcome) => {
       if (outcome.ok) {
         const { stop_reason, usage, turn } = outcome.answer;
