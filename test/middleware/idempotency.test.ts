@@ -93,14 +93,14 @@ describe('Idempotency-Key on POST /v1/chat', () => {
 
   it('replays a final refusal, and refuses a malformed key', async () => {
     const { key } = await createKey();
-    await expectError(
-      await chat(key, { message: '' }, idem('bad-body')),
-      400,
-      'invalid_request_error',
-    );
+    const first = await chat(key, { message: '' }, idem('bad-body'));
+    const firstBody = await first.clone().text();
+    await expectError(first, 400, 'invalid_request_error');
     const again = await chat(key, { message: '' }, idem('bad-body'));
+    expect(again.status).toBe(400);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    await expectError(again, 400, 'invalid_request_error');
+    // The first answer, byte for byte (its request_id included).
+    expect(await again.text()).toBe(firstBody);
     await expectError(
       await chat(key, { message: 'x' }, idem('has spaces')),
       400,
