@@ -12,3 +12,8 @@ const guardedFetch: typeof fetch = async (input, init) => {
   throw new Error(`Unexpected outbound request in a test: ${request.method} ${request.url}`);
 };
 globalThis.fetch = guardedFetch;
+
+// The Worker's one-line-per-request log would drown the test report; tests that check it
+// spy on console.log themselves.
+import { vi } from 'vitest';
+vi.spyOn(console, 'log').mockImplementation(() => {});
