@@ -4,54 +4,15 @@
  * conversation, so the KV reads are included) versus the simulator called directly.
  * Loopback only; stops by itself. Usage: `tsx scripts/first-text.ts [runs]`.
  */
-import { spawn } from 'node:child_process';
-import { serve } from '@hono/node-server';
-import { createSimulator } from '../simulator';
+import { percentile as pct, startHarness } from './harness';
 
 const RUNS = Number(process.argv[2] ?? 40);
-const SIM_PORT = 8798;
-const EDGE_PORT = 8797;
-const ADMIN = 'measure-admin';
 const MODEL = 'claude-sonnet-5';
-const sim = `http://127.0.0.1:${SIM_PORT}`;
-const edge = `http://127.0.0.1:${EDGE_PORT}`;
-
-const simulator = createSimulator({ apiKey: 'measure-key' });
-const server = serve({ fetch: simulator.fetch, port: SIM_PORT, hostname: '127.0.0.1' });
-const wrangler = spawn(
-  'npx',
-  [
-    'wrangler',
-    'dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(EDGE_PORT),
-    '--var',
-    `ANTHROPIC_BASE_URL:${sim}`,
-    '--var',
-    'ANTHROPIC_API_KEY:measure-key',
-    '--var',
-    `ADMIN_TOKEN:${ADMIN}`,
-  ],
-  { stdio: 'ignore', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' }, detached: true },
-);
+const harness = await startHarness({ simPort: 8798, edgePort: 8797 });
+const { sim, edge } = harness;
 
 try {
-  await waitFor(`${edge}/health`);
-  const key = await json(
-    `${edge}/admin/keys`,
-    {
-      name: 'measure',
-      kind: 'secret',
-      limits: {
-        requests_per_minute: 1_000_000,
-        concurrent_streams: 1000,
-        tokens_per_day: 1_000_000_000_000,
-      },
-    },
-    ADMIN,
-  );
+  const key = { key: harness.key };
   // Each timed turn continues a fresh one-turn conversation, so history length stays fixed.
   const conversation = async () =>
     (await json(`${edge}/v1/chat`, { message: 'first turn' }, key.key)).conversation_id as string;
@@ -63,7 +24,7 @@ try {
     direct.push(
       await firstText(
         `${sim}/v1/messages`,
-        'measure-key',
+        'harness-key',
         {
           model: MODEL,
           max_tokens: 1024,
@@ -105,12 +66,7 @@ try {
   console.log(row('GET /health (dev)', health));
   console.log(`excess p50 ${(pct(viaEdge, 50) - pct(direct, 50)).toFixed(2)} ms`);
 } finally {
-  server.close();
-  try {
-    process.kill(-wrangler.pid!, 'SIGTERM');
-  } catch {
-    // already gone
-  }
+  harness.stop();
 }
 
 async function firstText(url: string, key: string, body: unknown, marker: string): Promise<number> {
@@ -142,21 +98,4 @@ async function json(url: string, body: unknown, token: string) {
   });
   if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as any;
-}
-
-async function waitFor(url: string) {
-  for (let i = 0; i < 240; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // starting
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-function pct(xs: number[], p: number) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
