@@ -38,12 +38,13 @@ export function stableStringify(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
 }
 
-function withoutCacheControl(value: Obj): Obj {
+export function withoutCacheControl(value: Obj): Obj {
   const { cache_control: _ignored, ...rest } = value;
   return rest;
 }
 
-function textBlocks(content: unknown): unknown[] {
+/** A string content (or system) as the one text block it stands for. */
+export function textBlocks(content: unknown): unknown[] {
   if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
   return Array.isArray(content) ? content : [];
 }
@@ -82,7 +83,7 @@ export function messageBlocks(message: MessageParam): unknown[] {
   return textBlocks(message.content);
 }
 
-function canonicalMessage(message: MessageParam): Json {
+export function canonicalMessage(message: MessageParam): Json {
   const blocks = messageBlocks(message).filter((b) =>
     KNOWN_BLOCK_TYPES.has(String((b as Obj).type)),
   );

@@ -1,8 +1,10 @@
-// A faithful, stateless-by-design simulator of the Claude Messages API (`POST /v1/messages`),
-// for tests (called in-process from workerd) and local runs (scripts/simulator.ts on Node).
+// A faithful simulator of the Claude Messages API (`POST /v1/messages`), for tests (called
+// in-process from workerd) and local runs (scripts/simulator.ts on Node). Signatures and ids are
+// stateless; the prompt cache and the diagnostics fingerprints live in memory per instance.
 // See simulator/README.md for the behaviour and the `[sim:…]` directives.
 
 import { Hono } from 'hono';
+import { DEFAULT_MIN_CACHE_TOKENS } from './cache';
 import { prefixChain } from './canonical';
 import { readConversation } from './conversation';
 import { Hmac, randomBase62, sha256Hex } from './crypto';
@@ -10,6 +12,7 @@ import { errorResponse, invalid, SimError } from './errors';
 import { SeenBodies, upfrontFault } from './faults';
 import { jsonResponse } from './json';
 import { planResponse } from './plan';
+import { PromptState } from './prompt-state';
 import { streamResponse } from './stream';
 import { validate } from './validate';
 import { verifyConversation } from './verify';
@@ -25,6 +28,10 @@ export interface SimulatorOptions {
   pingIntervalMs?: number;
   /** Keep every request in `requests` (default true; the Node server turns it off). */
   recordRequests?: boolean;
+  /** Shortest prefix (tokens) the prompt cache stores; shorter ones are never cached. Default 1024. */
+  minCacheTokens?: number;
+  /** Milliseconds clock for cache expiry (default `Date.now`); tests can move time forward. */
+  clock?: () => number;
 }
 
 export interface RecordedRequest {
@@ -61,6 +68,10 @@ function authorized(headers: Headers, apiKey: string | undefined): SimError | nu
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const requests: RecordedRequest[] = [];
   const seen = new SeenBodies();
+  const prompts = new PromptState(
+    options.minCacheTokens ?? DEFAULT_MIN_CACHE_TOKENS,
+    options.clock ?? Date.now,
+  );
   const pingIntervalMs = options.pingIntervalMs ?? 1000;
   let hmac: Promise<Hmac> | undefined;
   const key = () => (hmac ??= Hmac.create(options.secret ?? DEFAULT_SECRET));
@@ -87,7 +98,16 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       seen.firstTime(bodyHash),
     );
     if (fault) throw fault;
-    const plan = await planResponse(signer, valid, conversation, verification, prefixes.at(-1)!);
+    const { facts, print } = await prompts.assess(valid);
+    const plan = await planResponse(
+      signer,
+      valid,
+      conversation,
+      verification,
+      prefixes.at(-1)!,
+      facts,
+    );
+    await prompts.remember(plan, print);
     return valid.stream
       ? streamResponse(plan, pingIntervalMs, requestId)
       : jsonResponse(plan, requestId);

@@ -1,10 +1,11 @@
 // Renders a plan as the non-streaming JSON Message.
 
 import type { Plan, PlannedBlock } from './plan';
+import { diagnosticsOf, finalUsage } from './usage';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function wireBlock(block: PlannedBlock): Record<string, unknown> {
+export function wireBlock(block: PlannedBlock): Record<string, unknown> {
   switch (block.type) {
     case 'thinking':
       return { type: 'thinking', thinking: block.thinking, signature: block.signature };
@@ -29,13 +30,8 @@ export function messageBody(plan: Plan): Record<string, unknown> {
     stop_reason: plan.stopReason,
     stop_sequence: plan.stopSequence,
     stop_details: null,
-    usage: {
-      input_tokens: plan.usage.input,
-      cache_creation_input_tokens: 0,
-      cache_read_input_tokens: 0,
-      output_tokens: plan.usage.output,
-      output_tokens_details: { thinking_tokens: plan.usage.thinking },
-    },
+    diagnostics: diagnosticsOf(plan),
+    usage: finalUsage(plan),
   };
 }
 

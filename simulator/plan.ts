@@ -3,9 +3,12 @@
 
 import type { StopReason, ToolChoice } from '@anthropic-ai/sdk/resources/messages';
 import { Builder, type PlannedBlock, type UsableTool } from './builder';
+import type { PromptUsage } from './cache';
 import type { Conversation } from './conversation';
 import { randomBase62, type Hmac } from './crypto';
+import type { CacheMissReason } from './diagnostics';
 import type { Fault } from './directives';
+import type { Speed } from './latency';
 import type { Effort } from './models';
 import {
   afterToolsText,
@@ -20,13 +23,21 @@ import type { Verification } from './verify';
 
 export type { PlannedBlock } from './builder';
 
-export interface Plan {
+/** What the request's prompt costs and how it relates to earlier ones (decided before planning). */
+export interface PromptFacts {
+  prompt: PromptUsage;
+  speed: Speed;
+  /** Set when `diagnostics.previous_message_id` named a request this one diverged from. */
+  cacheMissReason: CacheMissReason | null;
+}
+
+export interface Plan extends PromptFacts {
   id: string;
   model: string;
   blocks: PlannedBlock[];
   stopReason: StopReason;
   stopSequence: string | null;
-  usage: { input: number; output: number; thinking: number };
+  usage: { output: number; thinking: number };
   thinkMs: number;
   textDelayMs: number;
   emptyThinkingDelta: boolean;
@@ -59,12 +70,6 @@ const SYNTHETIC_TOOL: UsableTool = {
   input: { filename: 'example.txt', lines_of_text: ['example line one', 'example line two'] },
 };
 
-function inputTokens(req: ValidRequest): number {
-  const { system, tools, messages } = req.params;
-  const parts = [system, tools, messages].filter((p) => p !== undefined);
-  return Math.max(1, Math.ceil(parts.reduce((n, p) => n + JSON.stringify(p).length, 0) / 4));
-}
-
 function chooseTool(
   tools: UsableTool[],
   choice: ToolChoice | undefined,
@@ -82,6 +87,7 @@ export async function planResponse(
   verification: Verification,
   /** Binding of system + tools + all request messages: the prefix of the new message. */
   prefix: Uint8Array,
+  facts: PromptFacts,
 ): Promise<Plan> {
   const { params, thinking, forcedTool } = req;
   const d = conv.directives;
@@ -148,10 +154,11 @@ export async function planResponse(
     blocks: b.blocks,
     stopReason: b.stopReason,
     stopSequence: b.stopSequence,
-    usage: { input: inputTokens(req), output: Math.max(1, b.output), thinking: b.thinking },
+    usage: { output: Math.max(1, b.output), thinking: b.thinking },
     thinkMs: d.thinkMs ?? 0,
     textDelayMs: d.textDelayMs ?? 0,
     emptyThinkingDelta: !d.noEmptyDelta,
     fault: d.fault,
+    ...facts,
   };
 }

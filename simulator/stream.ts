@@ -3,6 +3,7 @@
 // thinking as one empty thinking_delta + one signature_delta, message_delta, message_stop.
 
 import type { Plan, PlannedBlock } from './plan';
+import { deltaUsage, diagnosticsOf, startUsage } from './usage';
 
 const PING = 'event: ping\ndata: {"type": "ping"}\n\n';
 const CUT_AFTER_DELTAS = 3;
@@ -62,12 +63,8 @@ async function* events(plan: Plan, pingIntervalMs: number): AsyncGenerator<strin
       stop_reason: null,
       stop_sequence: null,
       stop_details: null,
-      usage: {
-        input_tokens: plan.usage.input,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
-        output_tokens: 1,
-      },
+      diagnostics: diagnosticsOf(plan),
+      usage: startUsage(plan),
     },
   });
 
@@ -108,13 +105,7 @@ async function* events(plan: Plan, pingIntervalMs: number): AsyncGenerator<strin
 
   yield sse('message_delta', {
     delta: { stop_reason: plan.stopReason, stop_sequence: plan.stopSequence, stop_details: null },
-    usage: {
-      input_tokens: plan.usage.input,
-      cache_creation_input_tokens: 0,
-      cache_read_input_tokens: 0,
-      output_tokens: plan.usage.output,
-      output_tokens_details: { thinking_tokens: plan.usage.thinking },
-    },
+    usage: deltaUsage(plan),
   });
   yield sse('message_stop', {});
 }

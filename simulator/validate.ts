@@ -1,7 +1,10 @@
 // Request validation: everything that turns a body into a 400 / 404 before generation starts.
 
 import type { MessageCreateParams, Tool } from '@anthropic-ai/sdk/resources/messages';
+import { readBreakpoints, type Breakpoint } from './cache-control';
+import { readDiagnostics } from './diagnostics';
 import { invalid, SimError } from './errors';
+import { checkLatency, type Latency } from './latency';
 import { checkMessages } from './messages-shape';
 import { findModel, type ModelSpec } from './models';
 import { checkToolChoice, resolveThinking, type ThinkingMode } from './thinking-config';
@@ -13,6 +16,11 @@ export interface ValidRequest {
   stream: boolean;
   /** `tool_choice` is `any` or `tool`. */
   forcedTool: boolean;
+  latency: Latency;
+  /** `cache_control` markers in render order (the top-level one last). */
+  breakpoints: Breakpoint[];
+  /** `diagnostics.previous_message_id`: undefined without diagnostics, null to opt in only. */
+  previousMessageId: string | null | undefined;
 }
 
 const KNOWN_FIELDS = new Set([
@@ -131,12 +139,15 @@ export function validate(body: unknown, headers: Headers, url: URL): ValidReques
   )
     throw invalid('stop_sequences: Input should be a valid list of strings');
 
+  const latency = checkLatency(b, model, betas);
   const thinking = resolveThinking(b, model, betas);
   checkSampling(b, headers.get('anthropic-version'), model, thinking);
   const tools = checkTools(b.tools);
   const forcedTool = checkToolChoice(b.tool_choice, tools, model, thinking);
   const allowPrefill = model.allowsPrefill && !thinking.upFront;
   checkMessages(b.messages, allowPrefill);
+  const breakpoints = readBreakpoints(b);
+  const previousMessageId = readDiagnostics(b.diagnostics);
 
   return {
     params: b as unknown as MessageCreateParams,
@@ -144,5 +155,8 @@ export function validate(body: unknown, headers: Headers, url: URL): ValidReques
     thinking,
     stream: b.stream === true,
     forcedTool,
+    latency,
+    breakpoints,
+    previousMessageId,
   };
 }
