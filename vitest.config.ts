@@ -15,6 +15,7 @@ export default defineConfig({
           ANTHROPIC_API_KEY: 'sk-ant-test-upstream-secret',
           ADMIN_TOKEN: 'test-admin-token',
           SSE_PING_INTERVAL_MS: '300',
+          UPSTREAM_IDLE_TIMEOUT_MS: '2500',
         },
       },
     }),

@@ -24,6 +24,8 @@ export interface Directives {
   redacted: boolean;
   noEmptyDelta: boolean;
   thinkMs?: number;
+  /** Total silence (not even a ping) for N ms while thinking: an upstream that hung. */
+  stallMs?: number;
   textDelayMs?: number;
   words?: number;
   fault?: Fault;
@@ -67,6 +69,9 @@ export function parseDirectives(text: string): Directives {
         break;
       case 'think_ms':
         d.thinkMs = count(value, 0, 600_000);
+        break;
+      case 'stall_ms':
+        d.stallMs = count(value, 0, 600_000);
         break;
       case 'text_delay_ms':
         d.textDelayMs = count(value, 0, 60_000);

@@ -39,6 +39,7 @@ export interface Plan extends PromptFacts {
   stopSequence: string | null;
   usage: { output: number; thinking: number };
   thinkMs: number;
+  stallMs: number;
   textDelayMs: number;
   emptyThinkingDelta: boolean;
   fault: Fault | undefined;
@@ -156,6 +157,7 @@ export async function planResponse(
     stopSequence: b.stopSequence,
     usage: { output: Math.max(1, b.output), thinking: b.thinking },
     thinkMs: d.thinkMs ?? 0,
+    stallMs: d.stallMs ?? 0,
     textDelayMs: d.textDelayMs ?? 0,
     emptyThinkingDelta: !d.noEmptyDelta,
     fault: d.fault,

@@ -74,6 +74,7 @@ async function* events(plan: Plan, pingIntervalMs: number): AsyncGenerator<strin
     switch (block.type) {
       case 'thinking':
         if (!sleptThinking && plan.thinkMs > 0) yield* waitWithPings(plan.thinkMs, pingIntervalMs);
+        if (!sleptThinking && plan.stallMs > 0) await sleep(plan.stallMs);
         sleptThinking = true;
         for (const text of block.deltas)
           yield delta(index, { type: 'thinking_delta', thinking: text });

@@ -78,6 +78,8 @@ export async function runTurn(
       },
     );
     for await (const event of stream) translator.push(event);
+    // The SDK ends its iteration quietly on an abort: the watchdog's verdict is ours to raise.
+    if (abort.signal.aborted) throw new IdleTimeout();
   } catch (err) {
     const error = abort.signal.aborted
       ? new ApiError(

@@ -50,13 +50,26 @@ async function upstreamFetch(
     });
   }
   if (!activity || !response.ok || !response.body) return response;
+  let watcher!: TransformStreamDefaultController<Uint8Array>;
   const watched = response.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
+      start(controller) {
+        watcher = controller;
+      },
       transform(chunk, controller) {
         activity.lastByteAt = Date.now();
         controller.enqueue(chunk);
       },
     }),
+  );
+  // An abort (the idle watchdog) must end the read even if the connection below ignores
+  // the signal: error our side of the stream so the SDK's iteration throws at once.
+  init?.signal?.addEventListener(
+    'abort',
+    () => watcher.error(init.signal?.reason ?? new Error('aborted')),
+    {
+      once: true,
+    },
   );
   return new Response(watched, {
     status: response.status,
