@@ -16,10 +16,10 @@ export type AppEnv = {
     startedAt: number;
     /** Extra fields for the request's log line (conversation, ttft, tokens, error type). */
     log: Record<string, unknown>;
-    /** For a streamed answer: settles when the stream ends; the log line waits for it. */
-    logAfter?: Promise<unknown>;
-    /** The route's eventual answer, for Idempotency-Key (null: nothing to store). */
-    answer?: Promise<import('./store/idempotency').StoredAnswer | null>;
+    /** The request's log line is written by whoever finishes the work (a turn's runner). */
+    logDelegated?: boolean;
+    /** A streamed answer's Idempotency-Key entry is completed by the turn's runner. */
+    idempotencyDelegated?: boolean;
     /** The key's limiter state after this request was counted (set by `countRequest`). */
     limitSnapshot: UsageSnapshot;
   };

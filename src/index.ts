@@ -4,4 +4,4 @@ import { app } from './app';
 export default app satisfies ExportedHandler<Env>;
 export { KeyLimiter } from './limits/limiter';
 export { IdempotencyLedger } from './store/idempotency';
-export { TurnSequencer } from './store/sequencer';
+export { TurnSequencer } from './turn-runner';

@@ -21,7 +21,7 @@ import {
 } from './policy';
 
 export function limiter(env: Env, key: KeyRecord): DurableObjectStub<KeyLimiter> {
-  return env.LIMITER.get(env.LIMITER.idFromName(key.id));
+  return limiterById(env, key.id);
 }
 
 function countInput(c: Context<AppEnv>) {
@@ -61,31 +61,60 @@ export function countRequest(): MiddlewareHandler<AppEnv> {
   };
 }
 
-export interface TurnSlot {
+/**
+ * An admitted turn, in a form that can travel to the Durable Object that runs it: the
+ * slot is ended from there when the upstream call ends, however it ends.
+ */
+export interface TurnTicket {
+  keyId: string;
+  turnId: string;
   limits: Limits;
-  /** Frees the slot and charges the turn's tokens. Never throws. */
-  end(usage: TurnUsage | undefined): Promise<void>;
+  ip?: { address: string; limit: number };
 }
 
 /** Starts a turn: counts the request, takes a concurrent slot, checks the day's tokens. */
-export async function admitTurn(c: Context<AppEnv>): Promise<TurnSlot> {
+export async function admitTurn(c: Context<AppEnv>): Promise<TurnTicket> {
   const { key, ...input } = countInput(c);
-  const stub = limiter(c.env, key);
   const turnId = randomToken(16);
-  apply(c, await stub.startTurn({ ...input, turnId }), input.ip?.limit);
-  return {
-    limits: input.limits,
-    async end(usage) {
-      try {
-        await stub.endTurn({ turnId, charge: chargeFor(usage), limits: input.limits });
-      } catch (err) {
-        // The slot is reclaimed as stale later; the answer must not fail for it.
-        console.error(
-          JSON.stringify({ level: 'error', where: 'endTurn', key_id: key.id, error: String(err) }),
-        );
-      }
-    },
-  };
+  apply(c, await limiter(c.env, key).startTurn({ ...input, turnId }), input.ip?.limit);
+  return { keyId: key.id, turnId, ...input };
+}
+
+function limiterById(env: Env, keyId: string) {
+  return env.LIMITER.get(env.LIMITER.idFromName(keyId));
+}
+
+/** Frees the slot and charges the turn's tokens. Never throws. */
+export async function endTurn(
+  env: Env,
+  ticket: TurnTicket,
+  usage: TurnUsage | undefined,
+): Promise<void> {
+  try {
+    await limiterById(env, ticket.keyId).endTurn({
+      turnId: ticket.turnId,
+      charge: chargeFor(usage),
+      limits: ticket.limits,
+    });
+  } catch (err) {
+    // The slot is reclaimed as stale later; the answer must not fail for it.
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        where: 'endTurn',
+        key_id: ticket.keyId,
+        error: String(err),
+      }),
+    );
+  }
+}
+
+/** A turn admitted here but refused by its conversation: free the slot, uncount the request. */
+export async function cancelTurn(env: Env, ticket: TurnTicket): Promise<void> {
+  const { keyId: _keyId, ...input } = ticket;
+  await limiterById(env, ticket.keyId)
+    .cancelTurn(input)
+    .catch(() => {});
 }
 
 /**

@@ -70,6 +70,25 @@ export class KeyLimiter extends DurableObject<Env> {
     return { ok: true, snapshot: this.#snapshot(input.limits, now) };
   }
 
+  /**
+   * Takes back a turn that was admitted but never ran (its conversation refused it): the
+   * slot is freed and the request uncounted, so a refused request costs nothing.
+   */
+  cancelTurn(input: CountInput & { turnId: string }): void {
+    const now = Date.now();
+    const removed = this.#sql.exec('DELETE FROM turns WHERE id = ?', input.turnId).rowsWritten;
+    if (removed === 0) return;
+    const start = minuteStart(now);
+    const names = ['minute', ...(input.ip ? [`ip:${input.ip.address}`] : [])];
+    for (const name of names) {
+      this.#sql.exec(
+        'UPDATE windows SET count = MAX(0, count - 1) WHERE name = ? AND start = ?',
+        name,
+        start,
+      );
+    }
+  }
+
   /** Frees the turn's slot (idempotent) and charges what the turn used, however it ended. */
   endTurn(input: { turnId: string; charge: TokenCharge; limits: Limits }): UsageSnapshot {
     const now = Date.now();

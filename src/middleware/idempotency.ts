@@ -1,7 +1,8 @@
 /**
- * Applies `Idempotency-Key` to a route (see store/idempotency.ts for the rules). The route
- * reports its eventual answer through `c.set('answer', …)`; a streamed answer is stored when
- * its stream ends, and replayed as a complete event stream.
+ * Applies `Idempotency-Key` to a route (see store/idempotency.ts for the rules). A JSON
+ * answer is stored here; a streamed one is stored by the turn's runner when its stream
+ * ends (the route says so with `idempotencyDelegated`), and replayed as a complete event
+ * stream.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { sha256Hex } from '../crypto';
@@ -48,17 +49,11 @@ export function idempotency(): MiddlewareHandler<AppEnv> {
       await store.release({ key });
       throw err;
     }
-    const pending = c.get('answer');
-    const settle = async () => {
-      const answer: StoredAnswer | null = pending
-        ? await pending
-        : { status: c.res.status, body: await c.res.clone().text() };
-      if (answer && isStorable(answer.status)) await store.complete({ key, answer });
-      else await store.release({ key });
-    };
-    // A streamed answer is known only when the stream ends.
-    if (pending) c.executionCtx.waitUntil(settle());
-    else await settle();
+    // A streamed answer is known only when its stream ends: whoever runs it stores it.
+    if (c.get('idempotencyDelegated')) return;
+    const answer: StoredAnswer = { status: c.res.status, body: await c.res.clone().text() };
+    if (isStorable(answer.status)) await store.complete({ key, answer });
+    else await store.release({ key });
   };
 }
 

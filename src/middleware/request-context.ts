@@ -1,8 +1,9 @@
 /**
  * Gives every request an id (`request-id` header, and `request_id` in every error body) and
  * writes exactly one structured log line for it: request id, key id, route, status,
- * duration, and for turns the conversation, time to first text and tokens. A streamed
- * turn's line is written when the stream ends, so it carries the turn's real figures.
+ * duration, and for turns the conversation, time to first text and tokens. A turn's line
+ * is written by the Durable Object that runs it, when the turn ends, so it carries the
+ * turn's real figures.
  * Nothing secret is logged: no keys, no bodies, no signatures.
  */
 import type { MiddlewareHandler } from 'hono';
@@ -31,8 +32,6 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
           ...fields,
         }),
       );
-    const after = c.get('logAfter');
-    if (after) c.executionCtx.waitUntil(after.then(write, write));
-    else write();
+    if (!c.get('logDelegated')) write();
   };
 }

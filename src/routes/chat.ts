@@ -11,19 +11,17 @@ import { planThinking, type ThinkingRequest } from '../anthropic/thinking';
 import { type AppEnv, settings } from '../env';
 import { ApiError, invalid } from '../errors';
 import { sameJson } from '../json';
-import type { ClientEvent } from '../anthropic/stream';
-import { SseStream, wantsEventStream } from '../sse';
+import { wantsEventStream } from '../sse';
 import {
   type Conversation,
   loadConversation,
   newConversationId,
   pendingToolUseIds,
-  saveConversation,
 } from '../store/conversations';
 import type { KeyRecord } from '../store/keys';
-import { lockTurn, type TurnLock } from '../store/sequencer';
-import { admitTurn, type TurnSlot } from '../limits/admission';
-import { runTurn, type TurnInput } from '../turn';
+import { admitTurn, cancelTurn } from '../limits/admission';
+import type { TurnInput } from '../turn';
+import { conflict, type RunResult, sequencer } from '../turn-runner';
 import { parseWith, readJson } from '../validation';
 import { type ChatRequest, chatRequest } from './chat-request';
 
@@ -80,131 +78,53 @@ chat.post('/', async (c) => {
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
   };
 
-  // One turn at a time per conversation; then limits, so that only a turn that will really
-  // call Claude counts and takes a slot.
-  const lock = await lockTurn(c.env, key.id, conversation.id, stored ? stored.turns : null);
-  let slot: TurnSlot;
-  try {
-    slot = await admitTurn(c);
-  } catch (err) {
-    await lock.release();
-    throw err;
-  }
-  const turn = { ...input, lock, slot };
-  return wantsEventStream(c.req.header('accept'), body.stream)
-    ? streamTurn(c, turn, config.pingIntervalMs)
-    : jsonTurn(c, turn);
-});
-
-/** A turn admitted by its conversation's sequencer and its key's limiter. */
-type AdmittedTurn = TurnInput & { lock: TurnLock; slot: TurnSlot };
-
-async function jsonTurn(c: Context<AppEnv>, input: AdmittedTurn) {
-  // waitUntil: a client that hangs up mid-turn must not cancel the turn (it is still stored).
-  const running = settle(
-    c.env,
-    input,
-    observe(c, input, () => {}),
-    c.get('log'),
-  );
-  c.executionCtx.waitUntil(running);
-  const outcome = await running;
-  if (!outcome.ok) throw outcome.error;
-  return c.json(outcome.answer);
-}
-
-function streamTurn(c: Context<AppEnv>, input: AdmittedTurn, pingIntervalMs: number) {
-  const sse = new SseStream(pingIntervalMs);
-  // Sent before Claude is called: the client has its conversation id at once.
-  sse.send('conversation', {
-    conversation_id: input.conversation.id,
-    turn: input.conversation.turns + 1,
-  });
-  const settled = settle(
-    c.env,
-    input,
-    observe(c, input, (event) => sse.send(event.event, event.data)),
-    c.get('log'),
-  );
-  // For Idempotency-Key: what a replay of this request should answer.
-  c.set(
-    'answer',
-    settled.then((outcome) =>
-      outcome.ok
-        ? { status: 200, body: JSON.stringify(outcome.answer) }
-        : { status: outcome.error.status, body: '' },
-    ),
-  );
-  const running = settled
-    .then((outcome) => {
-      if (outcome.ok) {
-        const { stop_reason, usage, turn } = outcome.answer;
-        sse.send('done', { stop_reason, usage, turn });
-      } else {
-        sse.send('error', { type: outcome.error.type, message: outcome.error.message });
-      }
-    })
-    .finally(() => sse.close());
-  c.executionCtx.waitUntil(running);
-  c.set('logAfter', running);
-  return c.body(sse.readable, 200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    'x-accel-buffering': 'no',
-  });
-}
-
-/** Notes the turn's figures for the request's log line as its events pass. */
-function observe(c: Context<AppEnv>, input: TurnInput, emit: (event: ClientEvent) => void) {
+  // Limits, then the conversation's own sequencer, which runs the turn. A turn the
+  // conversation refuses (busy, stale read) is taken back from the limiter: it costs nothing.
+  const ticket = await admitTurn(c);
+  const stream = wantsEventStream(c.req.header('accept'), body.stream);
   const log = c.get('log');
-  log.conversation_id = input.conversation.id;
-  log.model = input.params.model;
-  return (event: ClientEvent) => {
-    if (event.event === 'text' && log.ttft_ms === undefined)
-      log.ttft_ms = Date.now() - c.get('startedAt');
-    emit(event);
-  };
-}
-
-/**
- * Runs the turn and always ends its slot (before `done` or the JSON answer, so a client's
- * next turn never races its own finished one). A new conversation whose first turn fails
- * is kept empty, so the id the client already has stays valid for a retry.
- */
-async function settle(
-  env: Env,
-  input: AdmittedTurn,
-  emit: Parameters<typeof runTurn>[2],
-  log: Record<string, unknown>,
-) {
-  let outcome: Awaited<ReturnType<typeof runTurn>>;
-  try {
-    outcome = await runTurn(env, input, emit);
-  } catch (err) {
-    console.error(
-      JSON.stringify({
-        level: 'error',
-        where: 'turn',
-        error: String((err as Error)?.stack ?? err),
-      }),
-    );
-    outcome = {
-      ok: false,
-      error: new ApiError('api_error', 'Internal error while running the turn. Send it again.'),
-    };
+  Object.assign(log, {
+    request_id: c.get('requestId'),
+    method: c.req.method,
+    route: c.req.routePath,
+    key_id: key.id,
+    conversation_id: conversation.id,
+    model: model.id,
+  });
+  const idempotencyKey = c.req.header('idempotency-key');
+  const result = await sequencer(c.env, key.id, conversation.id).run({
+    input,
+    knownTurns: stored ? stored.turns : null,
+    ticket,
+    stream,
+    pingIntervalMs: config.pingIntervalMs,
+    log,
+    startedAt: c.get('startedAt'),
+    ...(stream && idempotencyKey ? { idempotencyKey } : {}),
+  });
+  if (!result.ok) {
+    await cancelTurn(c.env, ticket);
+    throw conflict(result.reason, result.committedTurns);
   }
-  const usage = outcome.ok ? outcome.answer.usage : outcome.usage;
-  log.usage = usage;
-  if (!outcome.ok) log.error_type = outcome.error.type;
-  await Promise.all([
-    input.slot.end(usage),
-    input.lock.release(outcome.ok ? outcome.answer.turn : undefined),
-  ]);
-  if (!outcome.ok && input.conversation.messages.length === 0) {
-    await saveConversation(env.CONVERSATIONS, input.conversation, input.ttlSeconds).catch(() => {});
+  // The run writes this request's log line when the turn ends.
+  c.set('logDelegated', true);
+  if (result.kind === 'stream') {
+    // The run stores a streamed answer for Idempotency-Key itself, when the stream ends.
+    c.set('idempotencyDelegated', true);
+    return c.body(result.stream, 200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+    });
   }
-  return outcome;
-}
+  // (The RPC stub's result type loses the union's narrowing.)
+  const { report } = result as unknown as Extract<RunResult, { kind: 'report' }>;
+  if (!report.ok) {
+    const { type, message, status, headers } = report.error;
+    throw new ApiError(type, message, status, headers);
+  }
+  return c.json(report.answer);
+});
 
 function starting(key: KeyRecord, body: ChatRequest): Conversation {
   if (body.tool_results) {

@@ -4,7 +4,7 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { countRequest } from '../limits/admission';
 import { deleteConversation, loadConversation, transcript } from '../store/conversations';
-import { sequencer } from '../store/sequencer';
+import { sequencer } from '../turn-runner';
 
 export const conversations = new Hono<AppEnv>();
 
