@@ -10,7 +10,7 @@ const PING = encoder.encode(': ping\n\n');
 
 export class SseStream {
   readonly readable: ReadableStream<Uint8Array>;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
   #nextId = 0;
   #lastWrite = Date.now();
   #timer: ReturnType<typeof setInterval>;
@@ -18,9 +18,16 @@ export class SseStream {
   clientGone = false;
 
   constructor(pingIntervalMs: number) {
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    this.readable = readable;
-    this.#writer = writable.getWriter();
+    // A plain ReadableStream: enqueueing is synchronous and allocates no promise per event,
+    // and `cancel` tells us the client went away.
+    this.readable = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#controller = controller;
+      },
+      cancel: () => {
+        this.clientGone = true;
+      },
+    });
     // Check often enough that a ping goes out within ~1/4 interval of the deadline.
     this.#timer = setInterval(
       () => {
@@ -40,15 +47,22 @@ export class SseStream {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    this.#writer.close().catch(() => {});
+    if (this.clientGone) return;
+    try {
+      this.#controller.close();
+    } catch {
+      // already errored or cancelled
+    }
   }
 
   #write(chunk: Uint8Array) {
     if (this.#closed || this.clientGone) return;
     this.#lastWrite = Date.now();
-    this.#writer.write(chunk).catch(() => {
+    try {
+      this.#controller.enqueue(chunk);
+    } catch {
       this.clientGone = true;
-    });
+    }
   }
 }
 
