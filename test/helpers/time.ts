@@ -4,3 +4,12 @@ export async function awayFromMinuteBoundary(marginMs = 8_000) {
   if (intoMinute > 60_000 - marginMs)
     await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 50));
 }
+
+/** Polls `check` until it holds, failing the test after `ms`. */
+export async function until(check: () => Promise<boolean>, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

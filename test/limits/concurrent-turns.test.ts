@@ -2,20 +2,13 @@ import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { call, chat, createKey, expectError } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
+import { until } from '../helpers/time';
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
 async function openStreams(key: string): Promise<number> {
   return ((await (await call('/v1/usage', { headers: auth(key) })).json()) as any).used
     .open_streams;
-}
-
-async function until(check: () => Promise<boolean>, ms = 5000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('concurrent turns, per key', () => {

@@ -2,16 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { chat, createKey, expectError } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
 import { messagesCallsSince, upstream } from '../helpers/upstream';
+import { until } from '../helpers/time';
 
 const idem = (key: string) => ({ 'idempotency-key': key });
-
-async function until(check: () => Promise<boolean>, ms = 3000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('Idempotency-Key on POST /v1/chat', () => {
   it('replays the first status and body for the same key and body, without calling Claude again', async () => {
