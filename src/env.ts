@@ -42,7 +42,8 @@ export interface Settings {
   promptCacheTtl: '5m' | '1h' | null;
 }
 
-function int(value: string | undefined, fallback: number): number {
+/** A positive integer var, or the fallback when unset or malformed. */
+export function positiveInt(value: string | undefined, fallback: number): number {
   const n = Number.parseInt(value ?? '', 10);
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }
@@ -56,14 +57,17 @@ export function settings(env: Env): Settings {
   return {
     defaultModel: env.DEFAULT_MODEL || 'claude-sonnet-5',
     allowedModels: allowed.length > 0 ? allowed : null,
-    maxBodyBytes: Math.min(int(env.MAX_BODY_BYTES, 10 * 1024 * 1024), UPSTREAM_MAX_BODY_BYTES),
+    maxBodyBytes: Math.min(
+      positiveInt(env.MAX_BODY_BYTES, 10 * 1024 * 1024),
+      UPSTREAM_MAX_BODY_BYTES,
+    ),
     conversationTtlSeconds: Math.max(
-      int(env.CONVERSATION_TTL_SECONDS, 7 * 24 * 3600),
+      positiveInt(env.CONVERSATION_TTL_SECONDS, 7 * 24 * 3600),
       KV_MIN_TTL_SECONDS,
     ),
-    defaultMaxTokens: int(env.DEFAULT_MAX_TOKENS, 16_000),
-    pingIntervalMs: int(env.SSE_PING_INTERVAL_MS, 15_000),
-    upstreamIdleTimeoutMs: int(env.UPSTREAM_IDLE_TIMEOUT_MS, 120_000),
+    defaultMaxTokens: positiveInt(env.DEFAULT_MAX_TOKENS, 16_000),
+    pingIntervalMs: positiveInt(env.SSE_PING_INTERVAL_MS, 15_000),
+    upstreamIdleTimeoutMs: positiveInt(env.UPSTREAM_IDLE_TIMEOUT_MS, 120_000),
     promptCacheTtl:
       env.PROMPT_CACHE_TTL === '5m' ? '5m' : env.PROMPT_CACHE_TTL === 'off' ? null : '1h',
   };

@@ -2,6 +2,7 @@
  * What a key may do (its own `limits`, the operator's defaults for the rest) and how the
  * answer is told to clients: `Retry-After` and the IETF RateLimit draft fields.
  */
+import { positiveInt } from '../env';
 import type { KeyRecord } from '../store/keys';
 
 export interface Limits {
@@ -34,25 +35,20 @@ export interface TokenCharge {
   cache_read: number;
 }
 
-const positive = (value: string | undefined, fallback: number) => {
-  const n = Number.parseInt(value ?? '', 10);
-  return Number.isFinite(n) && n > 0 ? n : fallback;
-};
-
 export function limitsFor(key: KeyRecord, env: Env): Limits {
   return {
     requests_per_minute:
-      key.limits.requests_per_minute ?? positive(env.DEFAULT_REQUESTS_PER_MINUTE, 60),
+      key.limits.requests_per_minute ?? positiveInt(env.DEFAULT_REQUESTS_PER_MINUTE, 60),
     concurrent_streams:
-      key.limits.concurrent_streams ?? positive(env.DEFAULT_CONCURRENT_STREAMS, 4),
-    tokens_per_day: key.limits.tokens_per_day ?? positive(env.DEFAULT_TOKENS_PER_DAY, 1_000_000),
+      key.limits.concurrent_streams ?? positiveInt(env.DEFAULT_CONCURRENT_STREAMS, 4),
+    tokens_per_day: key.limits.tokens_per_day ?? positiveInt(env.DEFAULT_TOKENS_PER_DAY, 1_000_000),
   };
 }
 
 /** Publishable keys live in web pages: each client IP gets its own, lower, request window. */
 export function ipLimitFor(key: KeyRecord, env: Env): number | undefined {
   return key.kind === 'publishable'
-    ? positive(env.PUBLISHABLE_IP_REQUESTS_PER_MINUTE, 10)
+    ? positiveInt(env.PUBLISHABLE_IP_REQUESTS_PER_MINUTE, 10)
     : undefined;
 }
 

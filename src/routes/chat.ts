@@ -3,7 +3,7 @@
  * validate → conversation store → thinking plan → upstream → stream out.
  */
 import type { MessageParam, ToolResultBlockParam } from '@anthropic-ai/sdk/resources/messages';
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import { cacheTtlFor, withCacheBreakpoints } from '../anthropic/caching';
 import { planLatency } from '../anthropic/latency';
 import { pickModel } from '../anthropic/models';
