@@ -86,7 +86,11 @@ export class TurnSequencer extends DurableObject<Env> {
       job.ticket.turnId,
       now,
     );
-    await this.ctx.storage.setAlarm(now + KEEPALIVE_MS);
+    // Not awaited: the turn is already locked in memory (this object runs one call at a
+    // time), and the alarm matters only from 30 s on; Claude's call need not wait for it.
+    this.ctx.storage.setAlarm(now + KEEPALIVE_MS).catch((err) => {
+      console.error(JSON.stringify({ level: 'error', where: 'keepalive', error: String(err) }));
+    });
 
     const sse = job.stream ? new SseStream(job.pingIntervalMs) : null;
     const { conversation } = job.input;

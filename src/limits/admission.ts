@@ -72,12 +72,34 @@ export interface TurnTicket {
   ip?: { address: string; limit: number };
 }
 
-/** Starts a turn: counts the request, takes a concurrent slot, checks the day's tokens. */
-export async function admitTurn(c: Context<AppEnv>): Promise<TurnTicket> {
+/** A turn the limiter has been asked about; `admit` applies its answer. */
+export interface TurnRequest {
+  ticket: TurnTicket;
+  admission: Admission;
+}
+
+/**
+ * Asks the limiter for a turn (counts the request, takes a concurrent slot, checks the
+ * day's tokens) without applying the answer yet, so the route can read the conversation
+ * meanwhile. A turn admitted here that the route then refuses must be withdrawn.
+ */
+export async function requestTurn(c: Context<AppEnv>): Promise<TurnRequest> {
   const { key, ...input } = countInput(c);
   const turnId = randomToken(16);
-  apply(c, await limiter(c.env, key).startTurn({ ...input, turnId }), input.ip?.limit);
-  return { keyId: key.id, turnId, ...input };
+  const admission = await limiter(c.env, key).startTurn({ ...input, turnId });
+  return { ticket: { keyId: key.id, turnId, ...input }, admission };
+}
+
+/** The limiter's answer: the 429, or the ticket with the RateLimit fields on the answer. */
+export function admit(c: Context<AppEnv>, request: TurnRequest): TurnTicket {
+  apply(c, request.admission, request.ticket.ip?.limit);
+  return request.ticket;
+}
+
+/** The route refused the turn after asking for it: if it was admitted, give it back. */
+export async function withdraw(env: Env, request: Promise<TurnRequest>): Promise<void> {
+  const asked = await request.catch(() => null);
+  if (asked?.admission.ok) await cancelTurn(env, asked.ticket);
 }
 
 function limiterById(env: Env, keyId: string) {

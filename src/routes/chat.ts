@@ -3,7 +3,7 @@
  * validate → conversation store → thinking plan → upstream → stream out.
  */
 import type { MessageParam, ToolResultBlockParam } from '@anthropic-ai/sdk/resources/messages';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { cacheTtlFor, withCacheBreakpoints } from '../anthropic/caching';
 import { planLatency } from '../anthropic/latency';
 import { pickModel } from '../anthropic/models';
@@ -19,7 +19,7 @@ import {
   pendingToolUseIds,
 } from '../store/conversations';
 import type { KeyRecord } from '../store/keys';
-import { admitTurn, cancelTurn } from '../limits/admission';
+import { admit, cancelTurn, requestTurn, withdraw } from '../limits/admission';
 import type { TurnInput } from '../turn';
 import { conflict, type RunResult, sequencer } from '../turn-runner';
 import { parseWith, readJson } from '../validation';
@@ -29,58 +29,23 @@ export const chat = new Hono<AppEnv>();
 
 chat.post('/', async (c) => {
   const body = parseWith(chatRequest, await readJson(c));
+  // The limiter and the conversation store are asked at once: neither needs the other's
+  // answer, and both stand between the request and Claude's first token. A turn the route
+  // or the conversation then refuses is given back: a refused request costs nothing.
+  const asking = requestTurn(c);
+  asking.catch(() => {}); // settled below; this only keeps an early rejection "handled"
+  let turn: PreparedTurn;
+  try {
+    turn = await prepareTurn(c, body);
+  } catch (err) {
+    await withdraw(c.env, asking);
+    throw err;
+  }
+  const { input, stored } = turn;
+  const { conversation } = input;
   const key = c.get('apiKey');
   const config = settings(c.env);
-
-  const stored = body.conversation_id
-    ? await loadConversation(c.env.CONVERSATIONS, key.id, body.conversation_id)
-    : null;
-  if (body.conversation_id && !stored) {
-    throw new ApiError(
-      'not_found_error',
-      `conversation_id: "${body.conversation_id}" was not found. It may have expired or been deleted; omit conversation_id to start a new conversation.`,
-    );
-  }
-  const conversation = stored ? continuing(stored, body) : starting(key, body);
-
-  const model = pickModel(body.model ?? stored?.model, config.defaultModel, config.allowedModels);
-  if (!stored) conversation.model = model.id;
-  checkToolChoice(body, conversation);
-  const plan = planThinking(
-    model,
-    conversation.thinking,
-    body.max_tokens,
-    config.defaultMaxTokens,
-    body.tool_choice,
-  );
-
-  const latency = planLatency(model, key, body);
-
-  const input: TurnInput = {
-    conversation,
-    userMessage: userTurn(stored, body),
-    params: withCacheBreakpoints(
-      {
-        model: model.id,
-        max_tokens: plan.max_tokens,
-        thinking: plan.thinking,
-        ...(plan.output_config ? { output_config: plan.output_config } : {}),
-        ...(conversation.system !== undefined ? { system: conversation.system } : {}),
-        ...(conversation.tools ? { tools: conversation.tools } : {}),
-        ...(body.tool_choice ? { tool_choice: body.tool_choice } : {}),
-        ...(latency.speed ? { speed: latency.speed } : {}),
-        ...(latency.service_tier ? { service_tier: latency.service_tier } : {}),
-      },
-      cacheTtlFor(key.prompt_cache_ttl, config.promptCacheTtl),
-    ),
-    betas: latency.betas,
-    ttlSeconds: config.conversationTtlSeconds,
-    idleTimeoutMs: config.upstreamIdleTimeoutMs,
-  };
-
-  // Limits, then the conversation's own sequencer, which runs the turn. A turn the
-  // conversation refuses (busy, stale read) is taken back from the limiter: it costs nothing.
-  const ticket = await admitTurn(c);
+  const ticket = admit(c, await asking);
   const stream = wantsEventStream(c.req.header('accept'), body.stream);
   const log = c.get('log');
   Object.assign(log, {
@@ -89,7 +54,7 @@ chat.post('/', async (c) => {
     route: c.req.routePath,
     key_id: key.id,
     conversation_id: conversation.id,
-    model: model.id,
+    model: input.params.model,
   });
   const idempotencyKey = c.req.header('idempotency-key');
   const result = await sequencer(c.env, key.id, conversation.id).run({
@@ -125,6 +90,62 @@ chat.post('/', async (c) => {
   }
   return c.json(report.answer);
 });
+
+interface PreparedTurn {
+  input: TurnInput;
+  /** The conversation as read from KV; null when this request starts one. */
+  stored: Conversation | null;
+}
+
+/** Reads the conversation, checks the turn against it and plans the upstream request. */
+async function prepareTurn(c: Context<AppEnv>, body: ChatRequest): Promise<PreparedTurn> {
+  const key = c.get('apiKey');
+  const config = settings(c.env);
+  const stored = body.conversation_id
+    ? await loadConversation(c.env.CONVERSATIONS, key.id, body.conversation_id)
+    : null;
+  if (body.conversation_id && !stored) {
+    throw new ApiError(
+      'not_found_error',
+      `conversation_id: "${body.conversation_id}" was not found. It may have expired or been deleted; omit conversation_id to start a new conversation.`,
+    );
+  }
+  const conversation = stored ? continuing(stored, body) : starting(key, body);
+
+  const model = pickModel(body.model ?? stored?.model, config.defaultModel, config.allowedModels);
+  if (!stored) conversation.model = model.id;
+  checkToolChoice(body, conversation);
+  const plan = planThinking(
+    model,
+    conversation.thinking,
+    body.max_tokens,
+    config.defaultMaxTokens,
+    body.tool_choice,
+  );
+  const latency = planLatency(model, key, body);
+  const input: TurnInput = {
+    conversation,
+    userMessage: userTurn(stored, body),
+    params: withCacheBreakpoints(
+      {
+        model: model.id,
+        max_tokens: plan.max_tokens,
+        thinking: plan.thinking,
+        ...(plan.output_config ? { output_config: plan.output_config } : {}),
+        ...(conversation.system !== undefined ? { system: conversation.system } : {}),
+        ...(conversation.tools ? { tools: conversation.tools } : {}),
+        ...(body.tool_choice ? { tool_choice: body.tool_choice } : {}),
+        ...(latency.speed ? { speed: latency.speed } : {}),
+        ...(latency.service_tier ? { service_tier: latency.service_tier } : {}),
+      },
+      cacheTtlFor(key.prompt_cache_ttl, config.promptCacheTtl),
+    ),
+    betas: latency.betas,
+    ttlSeconds: config.conversationTtlSeconds,
+    idleTimeoutMs: config.upstreamIdleTimeoutMs,
+  };
+  return { input, stored };
+}
 
 function starting(key: KeyRecord, body: ChatRequest): Conversation {
   if (body.tool_results) {

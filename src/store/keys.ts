@@ -69,8 +69,30 @@ export async function createKey(kv: KVNamespace, input: NewKey) {
   return { record, key };
 }
 
+/**
+ * Key records read recently in this isolate. Every request needs its key before anything
+ * else, and a KV read on that path costs the first text token time on every turn; a record
+ * never changes after creation, so only revocation needs care: it clears the entry here at
+ * once, and other isolates drop theirs within KEY_CACHE_MS (KV itself takes up to 60 s to
+ * show a delete in other locations). Unknown keys are not remembered: a wrong key is
+ * answered from KV every time, so a key created a moment ago works at once.
+ */
+const KEY_CACHE_MS = 30_000;
+const KEY_CACHE_MAX = 10_000;
+const recent = new Map<string, { record: KeyRecord; until: number }>();
+
 export async function findKey(kv: KVNamespace, key: string): Promise<KeyRecord | null> {
-  return kv.get<KeyRecord>(byHash(await sha256Hex(key)), 'json');
+  const hash = await sha256Hex(key);
+  const cached = recent.get(hash);
+  if (cached && cached.until > Date.now()) return cached.record;
+  const record = await kv.get<KeyRecord>(byHash(hash), 'json');
+  recent.delete(hash);
+  if (record) {
+    // Map order is insertion order: the first entry is the oldest.
+    if (recent.size >= KEY_CACHE_MAX) recent.delete(recent.keys().next().value!);
+    recent.set(hash, { record, until: Date.now() + KEY_CACHE_MS });
+  }
+  return record;
 }
 
 /** Public view of a key record: never the webhook secret. */
@@ -99,6 +121,7 @@ export async function listKeys(kv: KVNamespace): Promise<KeyRecord[]> {
 export async function deleteKey(kv: KVNamespace, id: string): Promise<boolean> {
   const hash = await kv.get(byId(id));
   if (!hash) return false;
+  recent.delete(hash);
   await Promise.all([kv.delete(byHash(hash)), kv.delete(byId(id))]);
   return true;
 }

@@ -76,6 +76,10 @@ describe('admin keys', () => {
       kind: 'secret',
       prefix: created.key.slice(0, 10),
     });
+    // Used first, so a remembered key record has to be forgotten on revocation too.
+    expect(
+      (await call('/v1/usage', { headers: { authorization: `Bearer ${created.key}` } })).status,
+    ).toBe(200);
 
     expect(
       (await call(`/admin/keys/${created.id}`, { method: 'DELETE', headers: admin })).status,
