@@ -3,7 +3,7 @@
  * zod issues rendered as "field.path: what is wrong".
  */
 import type { Context } from 'hono';
-import type { z } from 'zod';
+import type * as z from './zod';
 import { invalid } from './errors';
 
 export async function readJson(c: Context): Promise<unknown> {
@@ -18,7 +18,7 @@ export async function readJson(c: Context): Promise<unknown> {
   }
 }
 
-export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+export function parseWith<T extends z.ZodMiniType>(schema: T, value: unknown): z.output<T> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid('The request body must be a JSON object.');
   }

@@ -1,38 +1,40 @@
 /** `/admin/keys`: mint, list and revoke client keys (API.md §3, Admin). */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { AppEnv } from '../env';
 import { ApiError, invalid } from '../errors';
 import { createKey, deleteKey, listKeys, publicKey } from '../store/keys';
 import { parseWith, readJson } from '../validation';
+import * as z from '../zod';
 
-const limit = z.int().positive().max(1_000_000_000_000);
-const origin = z.string().refine(isOrigin, {
-  message:
-    'each allowed origin must be scheme://host[:port], e.g. "https://app.example.com" (no path, no trailing slash)',
-});
+const limit = z.int().check(z.positive(), z.maximum(1_000_000_000_000));
+const origin = z.string().check(
+  z.refine(isOrigin, {
+    message:
+      'each allowed origin must be scheme://host[:port], e.g. "https://app.example.com" (no path, no trailing slash)',
+  }),
+);
 
 export const newKeyRequest = z.strictObject({
-  name: z.string().trim().min(1, 'must not be empty').max(200),
+  name: z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(200)),
   kind: z.enum(['secret', 'publishable'], 'kind must be "secret" or "publishable"'),
-  allowed_origins: z.array(origin).max(100).optional(),
-  limits: z
-    .strictObject({
-      requests_per_minute: limit.optional(),
-      concurrent_streams: limit.optional(),
-      tokens_per_day: limit.optional(),
-    })
-    .optional(),
-  prompt_cache_ttl: z
-    .enum(['5m', '1h', 'off'], 'prompt_cache_ttl must be "5m", "1h" or "off"')
-    .optional(),
-  latency: z
-    .strictObject({
-      speed: z.enum(['standard', 'fast']).optional(),
-      service_tier: z.enum(['auto', 'standard_only']).optional(),
-      client_may_choose: z.boolean().optional(),
-    })
-    .optional(),
+  allowed_origins: z.optional(z.array(origin).check(z.maxLength(100))),
+  limits: z.optional(
+    z.strictObject({
+      requests_per_minute: z.optional(limit),
+      concurrent_streams: z.optional(limit),
+      tokens_per_day: z.optional(limit),
+    }),
+  ),
+  prompt_cache_ttl: z.optional(
+    z.enum(['5m', '1h', 'off'], 'prompt_cache_ttl must be "5m", "1h" or "off"'),
+  ),
+  latency: z.optional(
+    z.strictObject({
+      speed: z.optional(z.enum(['standard', 'fast'])),
+      service_tier: z.optional(z.enum(['auto', 'standard_only'])),
+      client_may_choose: z.optional(z.boolean()),
+    }),
+  ),
 });
 
 export const admin = new Hono<AppEnv>();

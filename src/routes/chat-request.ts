@@ -2,9 +2,10 @@
  * The `/v1/chat` request body (API.md §3) as a zod schema. Unknown fields are refused so a
  * typo (or a `temperature`, which thinking models reject) is a clear 400, not a silent no-op.
  */
-import { z } from 'zod';
+import * as z from '../zod';
 
-const nonEmpty = z.string().min(1, 'must not be empty');
+const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
+const positiveInt = z.int().check(z.positive());
 
 // User content blocks are checked for shape here; Claude checks the details of media.
 const textBlock = z.looseObject({ type: z.literal('text'), text: nonEmpty });
@@ -27,27 +28,29 @@ const userBlock = z.discriminatedUnion('type', [textBlock, mediaBlock, searchRes
 });
 
 const customTool = z.looseObject({
-  name: z.string().regex(/^[a-zA-Z0-9_-]{1,128}$/, 'must be 1-128 letters, digits, _ or -'),
-  description: z.string().optional(),
+  name: z
+    .string()
+    .check(z.regex(/^[a-zA-Z0-9_-]{1,128}$/, 'must be 1-128 letters, digits, _ or -')),
+  description: z.optional(z.string()),
   input_schema: z.looseObject({ type: z.literal('object', 'input_schema.type must be "object"') }),
 });
 
 const toolChoice = z.union([
   z.strictObject({
     type: z.enum(['auto', 'any', 'none']),
-    disable_parallel_tool_use: z.boolean().optional(),
+    disable_parallel_tool_use: z.optional(z.boolean()),
   }),
   z.strictObject({
     type: z.literal('tool'),
     name: nonEmpty,
-    disable_parallel_tool_use: z.boolean().optional(),
+    disable_parallel_tool_use: z.optional(z.boolean()),
   }),
 ]);
 
 const thinking = z.union(
   [
     z.strictObject({ effort: z.enum(['low', 'medium', 'high', 'xhigh', 'max']) }),
-    z.strictObject({ budget_tokens: z.int().positive() }),
+    z.strictObject({ budget_tokens: positiveInt }),
     z.strictObject({ type: z.literal('disabled') }),
   ],
   {
@@ -59,37 +62,47 @@ const thinking = z.union(
 const toolResult = z.strictObject({
   tool_use_id: nonEmpty,
   content: z.union([z.string(), z.array(userBlock)]),
-  is_error: z.boolean().optional(),
+  is_error: z.optional(z.boolean()),
 });
 
 export const chatRequest = z
   .strictObject({
-    conversation_id: z
-      .string()
-      .regex(/^c_[A-Za-z0-9]{1,64}$/, 'must be an id from an earlier answer, like "c_…"')
-      .optional(),
-    message: z
-      .union([nonEmpty, z.array(userBlock).min(1, 'must hold at least one block')], {
-        error:
-          'must be a non-empty string or an array of user content blocks of type "text", "image", "document" or "search_result" (tool results go in tool_results)',
-      })
-      .optional(),
-    tool_results: z.array(toolResult).min(1, 'must answer at least one tool_use').optional(),
-    model: nonEmpty.optional(),
-    system: z
-      .union([z.string(), z.array(z.looseObject({ type: z.literal('text'), text: nonEmpty }))])
-      .optional(),
-    tools: z.array(customTool).max(128).optional(),
-    tool_choice: toolChoice.optional(),
-    max_tokens: z.int().positive().optional(),
-    thinking: thinking.optional(),
-    stream: z.boolean().optional(),
-    speed: z.enum(['standard', 'fast']).optional(),
-    service_tier: z.enum(['auto', 'standard_only']).optional(),
+    conversation_id: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(/^c_[A-Za-z0-9]{1,64}$/, 'must be an id from an earlier answer, like "c_…"'),
+        ),
+    ),
+    message: z.optional(
+      z.union(
+        [nonEmpty, z.array(userBlock).check(z.minLength(1, 'must hold at least one block'))],
+        {
+          error:
+            'must be a non-empty string or an array of user content blocks of type "text", "image", "document" or "search_result" (tool results go in tool_results)',
+        },
+      ),
+    ),
+    tool_results: z.optional(
+      z.array(toolResult).check(z.minLength(1, 'must answer at least one tool_use')),
+    ),
+    model: z.optional(nonEmpty),
+    system: z.optional(
+      z.union([z.string(), z.array(z.looseObject({ type: z.literal('text'), text: nonEmpty }))]),
+    ),
+    tools: z.optional(z.array(customTool).check(z.maxLength(128))),
+    tool_choice: z.optional(toolChoice),
+    max_tokens: z.optional(positiveInt),
+    thinking: z.optional(thinking),
+    stream: z.optional(z.boolean()),
+    speed: z.optional(z.enum(['standard', 'fast'])),
+    service_tier: z.optional(z.enum(['auto', 'standard_only'])),
   })
-  .refine((b) => (b.message === undefined) !== (b.tool_results === undefined), {
-    message:
-      'send exactly one of "message" (a user turn) or "tool_results" (answers to the pending tool calls)',
-  });
+  .check(
+    z.refine((b) => (b.message === undefined) !== (b.tool_results === undefined), {
+      message:
+        'send exactly one of "message" (a user turn) or "tool_results" (answers to the pending tool calls)',
+    }),
+  );
 
 export type ChatRequest = z.output<typeof chatRequest>;

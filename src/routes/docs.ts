@@ -4,12 +4,12 @@
  */
 import { Hono } from 'hono';
 import { html, raw } from 'hono/html';
-import { z } from 'zod';
+import * as z from '../zod';
 import type { AppEnv } from '../env';
 import { newKeyRequest } from './admin';
 import { chatRequest } from './chat-request';
 
-const schema = (s: z.ZodType) => {
+const schema = (s: z.ZodMiniType) => {
   const { $schema: _, ...rest } = z.toJSONSchema(s, {
     unrepresentable: 'any',
     io: 'input',
