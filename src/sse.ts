@@ -15,6 +15,8 @@ export class SseStream {
   #lastWrite = Date.now();
   #timer: ReturnType<typeof setInterval>;
   #closed = false;
+  #pending = '';
+  #flushQueued = false;
   clientGone = false;
 
   constructor(pingIntervalMs: number) {
@@ -37,14 +39,22 @@ export class SseStream {
     );
   }
 
+  /**
+   * Events sent in one synchronous pass (all the events of one upstream chunk) leave as one
+   * chunk, at the end of that pass: one encode and one write instead of one per event, and
+   * no later than a write per event would have.
+   */
   send(event: string, data: unknown): void {
-    this.#write(
-      encoder.encode(`id: ${this.#nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
-    );
+    if (this.#closed || this.clientGone) return;
+    this.#pending += `id: ${this.#nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => this.#flush());
   }
 
   close(): void {
     if (this.#closed) return;
+    this.#flush();
     this.#closed = true;
     clearInterval(this.#timer);
     if (this.clientGone) return;
@@ -53,6 +63,14 @@ export class SseStream {
     } catch {
       // already errored or cancelled
     }
+  }
+
+  #flush() {
+    this.#flushQueued = false;
+    if (this.#pending === '') return;
+    const text = this.#pending;
+    this.#pending = '';
+    this.#write(encoder.encode(text));
   }
 
   #write(chunk: Uint8Array) {

@@ -8,7 +8,8 @@ import type {
   MessageCreateParamsStreaming,
   MessageParam,
 } from '@anthropic-ai/sdk/resources/messages';
-import { createMessagesClient, type UpstreamActivity } from './anthropic/client';
+import { createMessagesClient } from './anthropic/client';
+import { readEvents } from './anthropic/events';
 import {
   type ClientEvent,
   StreamTranslator,
@@ -54,31 +55,41 @@ export async function runTurn(
   const { conversation, userMessage, params } = input;
   const messages = [...conversation.messages, userMessage];
   const translator = new StreamTranslator(emit);
-  const activity: UpstreamActivity = { lastByteAt: Date.now() };
+  let lastByteAt = Date.now();
   const abort = new AbortController();
   // An upstream that goes silent (not even a ping) past the idle timeout ends the turn.
   const watchdog = setInterval(
     () => {
-      if (Date.now() - activity.lastByteAt > input.idleTimeoutMs) abort.abort(new IdleTimeout());
+      if (Date.now() - lastByteAt > input.idleTimeoutMs) abort.abort(new IdleTimeout());
     },
     Math.min(1000, Math.max(10, Math.floor(input.idleTimeoutMs / 4))),
   );
   try {
-    const stream = await createMessagesClient(env, activity).create(
-      {
-        ...params,
-        // Asks Claude why the prompt cache missed against the previous turn, if it did.
-        diagnostics: { previous_message_id: conversation.last_message_id ?? null },
-        messages,
-        stream: true,
-      },
-      {
-        signal: abort.signal,
-        ...(input.betas.length > 0 ? { headers: { 'anthropic-beta': input.betas.join(',') } } : {}),
-      },
-    );
-    for await (const event of stream) translator.push(event);
-    // The SDK ends its iteration quietly on an abort: the watchdog's verdict is ours to raise.
+    // The SDK builds, sends and (before the first byte only) retries the request and turns
+    // an error status into its typed error; the body is then read here, a chunk at a time.
+    const response = await createMessagesClient(env)
+      .create(
+        {
+          ...params,
+          // Asks Claude why the prompt cache missed against the previous turn, if it did.
+          diagnostics: { previous_message_id: conversation.last_message_id ?? null },
+          messages,
+          stream: true,
+        },
+        {
+          signal: abort.signal,
+          ...(input.betas.length > 0
+            ? { headers: { 'anthropic-beta': input.betas.join(',') } }
+            : {}),
+        },
+      )
+      .asResponse();
+    lastByteAt = Date.now();
+    if (!response.body) throw new Error('Claude answered without a body.');
+    await readEvents(response.body, (event) => translator.push(event), {
+      onBytes: () => (lastByteAt = Date.now()),
+      signal: abort.signal,
+    });
     if (abort.signal.aborted) throw new IdleTimeout();
   } catch (err) {
     const error = abort.signal.aborted

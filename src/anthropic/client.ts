@@ -10,19 +10,11 @@ import { Messages } from '@anthropic-ai/sdk/resources/messages';
 /** A 429 is retried only when the upstream says it clears soon; one without `retry-after` may be a spend cap. */
 const MAX_RETRY_AFTER_SECONDS = 5;
 
-/**
- * When the upstream last sent a byte. The SDK hides `ping` events, so the idle watchdog
- * watches bytes instead: pings count as life, true silence does not.
- */
-export interface UpstreamActivity {
-  lastByteAt: number;
-}
-
-export function createMessagesClient(env: Env, activity?: UpstreamActivity): Messages {
+export function createMessagesClient(env: Env): Messages {
   const client = new BaseAnthropic({
     apiKey: env.ANTHROPIC_API_KEY || 'missing-upstream-key',
     baseURL: env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com',
-    fetch: (input, init) => upstreamFetch(input, init, activity),
+    fetch: upstreamFetch,
     // Retries happen only before the response starts, i.e. before any upstream byte
     // reaches our client.
     maxRetries: 2,
@@ -32,13 +24,8 @@ export function createMessagesClient(env: Env, activity?: UpstreamActivity): Mes
   return new Messages(client);
 }
 
-async function upstreamFetch(
-  input: RequestInfo | URL,
-  init: RequestInit | undefined,
-  activity: UpstreamActivity | undefined,
-): Promise<Response> {
+async function upstreamFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   const response = await fetch(input, init);
-  if (activity) activity.lastByteAt = Date.now();
   if (response.status === 429 && !retryableRateLimit(response)) {
     // The SDK's own switch: this 429 must reach the client, not be retried.
     const headers = new Headers(response.headers);
@@ -49,33 +36,7 @@ async function upstreamFetch(
       headers,
     });
   }
-  if (!activity || !response.ok || !response.body) return response;
-  let watcher!: TransformStreamDefaultController<Uint8Array>;
-  const watched = response.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      start(controller) {
-        watcher = controller;
-      },
-      transform(chunk, controller) {
-        activity.lastByteAt = Date.now();
-        controller.enqueue(chunk);
-      },
-    }),
-  );
-  // An abort (the idle watchdog) must end the read even if the connection below ignores
-  // the signal: error our side of the stream so the SDK's iteration throws at once.
-  init?.signal?.addEventListener(
-    'abort',
-    () => watcher.error(init.signal?.reason ?? new Error('aborted')),
-    {
-      once: true,
-    },
-  );
-  return new Response(watched, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
+  return response;
 }
 
 function retryableRateLimit(response: Response): boolean {

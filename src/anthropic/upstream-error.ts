@@ -5,9 +5,13 @@
  */
 import { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk/core/error';
 import { ApiError, ERROR_STATUS, type ErrorType } from '../errors';
+import { MalformedEvent } from './events';
 
 export function upstreamError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof MalformedEvent) {
+    return new ApiError('api_error', `${err.message}. Send the turn again.`);
+  }
   if (err instanceof APIUserAbortError) {
     return new ApiError('api_error', 'The request to Claude was cancelled.');
   }
