@@ -6,8 +6,16 @@
  */
 
 const encoder = new TextEncoder();
-const PING = encoder.encode(': ping\n\n');
+const PING = ': ping\n\n';
 
+/**
+ * A pull source: text waits here until the reader asks for more, then everything written
+ * since leaves as one chunk. A reader that keeps up gets each synchronous pass of events (all
+ * the events of one upstream chunk) as soon as the pass ends; a reader that is busy writing
+ * the previous chunk gets what piled up meanwhile in one piece, not one chunk per event —
+ * every chunk costs the runtime far more than its bytes. Nothing waits on the reader: the
+ * turn goes on (and is stored) whatever the client does.
+ */
 export class SseStream {
   readonly readable: ReadableStream<Uint8Array>;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -16,20 +24,28 @@ export class SseStream {
   #timer: ReturnType<typeof setInterval>;
   #closed = false;
   #pending = '';
+  /** A read is waiting for text. */
+  #wanted = false;
   #flushQueued = false;
   clientGone = false;
 
   constructor(pingIntervalMs: number) {
-    // A plain ReadableStream: enqueueing is synchronous and allocates no promise per event,
-    // and `cancel` tells us the client went away.
-    this.readable = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.#controller = controller;
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#controller = controller;
+        },
+        pull: () => {
+          this.#wanted = true;
+          this.#flush();
+        },
+        cancel: () => {
+          this.clientGone = true;
+          this.#pending = '';
+        },
       },
-      cancel: () => {
-        this.clientGone = true;
-      },
-    });
+      { highWaterMark: 0 },
+    );
     // Check often enough that a ping goes out within ~1/4 interval of the deadline.
     this.#timer = setInterval(
       () => {
@@ -39,45 +55,46 @@ export class SseStream {
     );
   }
 
-  /**
-   * Events sent in one synchronous pass (all the events of one upstream chunk) leave as one
-   * chunk, at the end of that pass: one encode and one write instead of one per event, and
-   * no later than a write per event would have.
-   */
   send(event: string, data: unknown): void {
-    if (this.#closed || this.clientGone) return;
-    this.#pending += `id: ${this.#nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    queueMicrotask(() => this.#flush());
+    this.#write(`id: ${this.#nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
   close(): void {
     if (this.#closed) return;
-    this.#flush();
     this.#closed = true;
     clearInterval(this.#timer);
     if (this.clientGone) return;
     try {
+      // Whatever is still pending is queued ahead of the close.
+      if (this.#pending !== '') this.#controller.enqueue(encoder.encode(this.#pending));
+      this.#pending = '';
       this.#controller.close();
     } catch {
       // already errored or cancelled
     }
   }
 
-  #flush() {
-    this.#flushQueued = false;
-    if (this.#pending === '') return;
-    const text = this.#pending;
-    this.#pending = '';
-    this.#write(encoder.encode(text));
-  }
-
-  #write(chunk: Uint8Array) {
+  #write(text: string) {
     if (this.#closed || this.clientGone) return;
     this.#lastWrite = Date.now();
+    this.#pending += text;
+    // Flushed when the current synchronous pass ends, so its events travel together.
+    if (this.#wanted && !this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        this.#flush();
+      });
+    }
+  }
+
+  #flush() {
+    if (!this.#wanted || this.#pending === '' || this.#closed || this.clientGone) return;
+    this.#wanted = false;
+    const text = this.#pending;
+    this.#pending = '';
     try {
-      this.#controller.enqueue(chunk);
+      this.#controller.enqueue(encoder.encode(text));
     } catch {
       this.clientGone = true;
     }

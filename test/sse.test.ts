@@ -10,23 +10,40 @@ async function chunks(stream: ReadableStream<Uint8Array>) {
 }
 
 describe('SseStream', () => {
-  it('sends the events of one synchronous pass as one chunk, in order, with rising ids', async () => {
+  it('gives a waiting reader each synchronous pass of events as one chunk, at once', async () => {
     const sse = new SseStream(60_000);
+    const reader = sse.readable.getReader();
+    const decoder = new TextDecoder();
+    const first = reader.read(); // the client is waiting
     sse.send('status', { phase: 'answering' });
     sse.send('text', { text: 'Hello' });
     sse.send('text', { text: ', world' });
-    await Promise.resolve();
-    sse.send('done', { stop_reason: 'end_turn' });
-    sse.close();
-    const got = await chunks(sse.readable);
-    expect(got).toHaveLength(2);
-    const events = parseSse(got.join(''));
-    expect(events.map((e) => [e.id, e.event, e.data])).toEqual([
+    const chunk = await first;
+    expect(parseSse(decoder.decode(chunk.value)).map((e) => [e.id, e.event, e.data])).toEqual([
       ['0', 'status', { phase: 'answering' }],
       ['1', 'text', { text: 'Hello' }],
       ['2', 'text', { text: ', world' }],
-      ['3', 'done', { stop_reason: 'end_turn' }],
     ]);
+    const second = reader.read();
+    sse.send('done', { stop_reason: 'end_turn' });
+    expect(parseSse(decoder.decode((await second).value))).toEqual([
+      { id: '3', event: 'done', data: { stop_reason: 'end_turn' } },
+    ]);
+    sse.close();
+    expect((await reader.read()).done).toBe(true);
+  });
+
+  it('hands a reader that fell behind everything since its last read in one chunk', async () => {
+    const sse = new SseStream(60_000);
+    for (let i = 0; i < 5; i++) {
+      sse.send('text', { text: `t${i}` });
+      await new Promise((r) => setTimeout(r, 1)); // separate passes, nobody reading
+    }
+    const reader = sse.readable.getReader();
+    const { value } = await reader.read();
+    const events = parseSse(new TextDecoder().decode(value));
+    expect(events.map((e) => e.data)).toEqual([0, 1, 2, 3, 4].map((i) => ({ text: `t${i}` })));
+    expect(events.map((e) => e.id)).toEqual(['0', '1', '2', '3', '4']);
   });
 
   it('writes an event sent just before close, and nothing after it', async () => {
