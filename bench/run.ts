@@ -124,13 +124,38 @@ const upstreamHeaders = {
   'content-type': 'application/json',
 };
 
-const messagesBody = (text: string, stream: boolean) => ({
-  model: MODEL,
-  max_tokens: 16000,
-  stream,
-  thinking: { type: 'adaptive', display: 'omitted' },
-  messages: [{ role: 'user', content: text }],
-});
+/**
+ * What the bare Worker and the simulator are sent: the very request thinking-edge sent
+ * upstream for a continuing turn (captured once at warm-up: history with its signed
+ * thinking block, cache breakpoints, diagnostics), with only the last user text swapped. So
+ * the upstream does the same work for all three targets, and the edge − bare difference is
+ * the edge's own.
+ */
+let upstreamTemplate: Record<string, unknown> | null = null;
+
+const messagesBody = (text: string, stream: boolean) => {
+  if (!upstreamTemplate) throw new Error('no upstream request captured yet');
+  const messages = structuredClone(upstreamTemplate.messages) as Array<{
+    role: string;
+    content: unknown;
+  }>;
+  messages[messages.length - 1] = { role: 'user', content: text };
+  return { ...upstreamTemplate, messages, stream };
+};
+
+/** Sends one continuing edge turn and keeps the request the simulator received for it. */
+async function captureUpstreamRequest(e: Endpoints) {
+  const conv = await newConversation(e.edge.url, e.edgeKey);
+  await jsonPost(`${e.edge.url}/v1/chat`, edgeHeaders(e.edgeKey), {
+    conversation_id: conv,
+    message: 'bench#template-0 capture',
+  });
+  const raw = e.sim.templates.get('template-0');
+  if (!raw) throw new Error('the simulator did not see the template request');
+  upstreamTemplate = JSON.parse(raw) as Record<string, unknown>;
+  const messages = upstreamTemplate.messages as unknown[];
+  if (messages.length !== 3) throw new Error(`template has ${messages.length} messages, not 3`);
+}
 
 interface Endpoints {
   sim: SimServer;
@@ -232,6 +257,7 @@ const emptyCollected = (): Collected => ({
 });
 
 async function warmUp(e: Endpoints) {
+  await captureUpstreamRequest(e);
   for (let r = 0; r < WARMUP_ROUNDS; r++) {
     const conv = await newConversation(e.edge.url, e.edgeKey);
     for (const t of TARGETS) await streamTurn(e, t, `warm-${r}-${t}`, '', conv);

@@ -19,6 +19,8 @@ export interface SimServer {
   url: string;
   /** By the `bench#<tag>` found in the request's last user text; `performance.now()` times. */
   taps: Map<string, Tap>;
+  /** The raw request body of every request tagged `bench#template…`. */
+  templates: Map<string, string>;
   close(): Promise<void>;
 }
 
@@ -31,11 +33,13 @@ const TAG = /bench#([A-Za-z0-9_-]+)/g;
 export function startSimulator(port: number, apiKey: string): SimServer {
   const simulator = createSimulator({ apiKey, recordRequests: false });
   const taps = new Map<string, Tap>();
+  const templates = new Map<string, string>();
   const tapped = async (req: Request): Promise<Response> => {
     const arrive = performance.now();
     if (req.method !== 'POST') return simulator.fetch(req);
     const text = await req.clone().text();
     const tag = [...text.matchAll(TAG)].at(-1)?.[1];
+    if (tag?.startsWith('template')) templates.set(tag, text);
     const res = await simulator.fetch(req);
     if (!tag) return res;
     const tap: Tap = { arrive, firstByte: NaN, firstText: NaN };
@@ -63,6 +67,7 @@ export function startSimulator(port: number, apiKey: string): SimServer {
   return {
     url: `http://127.0.0.1:${port}`,
     taps,
+    templates,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
