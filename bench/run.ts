@@ -181,9 +181,20 @@ let lastEdgeTurnAt = 0;
 
 /** A one-turn conversation (untimed), to be continued by a measured turn. */
 async function newConversation(url: string, key: string): Promise<string> {
-  const { json } = await jsonPost(`${url}/v1/chat`, edgeHeaders(key), { message: 'bench setup' });
-  if (url.endsWith(`:${PORTS.edge}`)) lastEdgeTurnAt = performance.now();
-  return json.conversation_id as string;
+  // Untimed set-up: a 503 from wrangler's dev proxy under load (see BENCHMARKS.md) is retried
+  // rather than ending the run.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { json } = await jsonPost(`${url}/v1/chat`, edgeHeaders(key), {
+        message: 'bench setup',
+      });
+      if (url.endsWith(`:${PORTS.edge}`)) lastEdgeTurnAt = performance.now();
+      return json.conversation_id as string;
+    } catch (err) {
+      if (attempt >= 3 || !/\b503\b/.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 interface Sample {
