@@ -57,6 +57,8 @@ export type RunResult =
 
 export class TurnSequencer extends DurableObject<Env> {
   #sql: SqlStorage;
+  /** The turn running now, if any. */
+  #running: { turnId: string; startedAt: number } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -73,22 +75,20 @@ export class TurnSequencer extends DurableObject<Env> {
   }
 
   async run(job: TurnJob): Promise<RunResult> {
-    const state = this.#state();
+    const committedTurns = this.#committedTurns();
     const now = Date.now();
-    if (state.turn_id && state.turn_started !== null && now - state.turn_started < STALE_TURN_MS) {
-      return { ok: false, reason: 'busy', committedTurns: state.committed_turns };
+    if (this.#running && now - this.#running.startedAt < STALE_TURN_MS) {
+      return { ok: false, reason: 'busy', committedTurns };
     }
-    if (job.knownTurns !== null && job.knownTurns < state.committed_turns) {
-      return { ok: false, reason: 'stale', committedTurns: state.committed_turns };
+    if (job.knownTurns !== null && job.knownTurns < committedTurns) {
+      return { ok: false, reason: 'stale', committedTurns };
     }
-    this.#sql.exec(
-      'UPDATE state SET turn_id = ?, turn_started = ? WHERE id = 1',
-      job.ticket.turnId,
-      now,
-    );
-    // Not awaited: the turn is already locked in memory (this object runs one call at a
-    // time), and the alarm matters only from 30 s on; Claude's call need not wait for it.
-    this.ctx.storage.setAlarm(now + KEEPALIVE_MS).catch((err) => {
+    // The lock is held in memory, not in storage: a storage write here would hold Claude's
+    // call (and our first byte) until it is confirmed, and a running turn lives only in this
+    // instance anyway — if the instance goes, the turn went with it and the lock should too.
+    this.#running = { turnId: job.ticket.turnId, startedAt: now };
+    // Unconfirmed, for the same reason; the alarm only matters 30 s from now.
+    this.ctx.storage.setAlarm(now + KEEPALIVE_MS, { allowUnconfirmed: true }).catch((err) => {
       console.error(JSON.stringify({ level: 'error', where: 'keepalive', error: String(err) }));
     });
 
@@ -105,7 +105,7 @@ export class TurnSequencer extends DurableObject<Env> {
 
   /** Keeps the object active while a turn runs, even with no client connected. */
   override async alarm(): Promise<void> {
-    if (this.#state().turn_id) await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
+    if (this.#running) await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
   }
 
   /** The conversation was deleted: forget it. */
@@ -200,20 +200,16 @@ export class TurnSequencer extends DurableObject<Env> {
   }
 
   #finish(turnId: string, committedTurns: number | undefined) {
-    const state = this.#state();
-    if (committedTurns !== undefined && committedTurns > state.committed_turns) {
+    if (committedTurns !== undefined && committedTurns > this.#committedTurns()) {
       this.#sql.exec('UPDATE state SET committed_turns = ? WHERE id = 1', committedTurns);
     }
-    if (state.turn_id === turnId)
-      this.#sql.exec('UPDATE state SET turn_id = NULL, turn_started = NULL WHERE id = 1');
+    if (this.#running?.turnId === turnId) this.#running = null;
   }
 
-  #state() {
+  #committedTurns(): number {
     return this.#sql
-      .exec<{ committed_turns: number; turn_id: string | null; turn_started: number | null }>(
-        'SELECT committed_turns, turn_id, turn_started FROM state WHERE id = 1',
-      )
-      .one();
+      .exec<{ committed_turns: number }>('SELECT committed_turns FROM state WHERE id = 1')
+      .one().committed_turns;
   }
 }
 
