@@ -1,0 +1,119 @@
+/**
+ * `npx tsx bench/ab.ts <git-ref> [rounds]`: thinking-edge as it is in this working tree (B)
+ * against the same project at <git-ref> (A), side by side under `wrangler dev`, one simulator,
+ * turns interleaved A, B, B, A… so that machine noise (this VM has CPU steal) hits both
+ * alike. It reports first-text and "until the upstream has the request" percentiles per side
+ * and the paired difference per round, which is what a change to the hot path should move.
+ * Loopback only; ports 8791–8796; A's tree is a temporary `git worktree`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { jsonPost, percentile, streamMarks } from './measure';
+import { killAllGroups, startSimulator, startWrangler, type DevServer } from './servers';
+
+const ref = process.argv[2];
+const ROUNDS = Number(process.argv[3] ?? 80);
+if (!ref) {
+  console.error('usage: npx tsx bench/ab.ts <git-ref> [rounds]');
+  process.exit(2);
+}
+const root = resolve(import.meta.dirname, '..');
+const ADMIN = 'ab-admin';
+const UPSTREAM_KEY = 'ab-upstream';
+const tmp = mkdtempSync(join(tmpdir(), 'thinking-edge-ab-'));
+const treeA = join(tmp, 'a');
+execFileSync('git', ['worktree', 'add', '--detach', treeA, ref], { cwd: root, stdio: 'ignore' });
+symlinkSync(join(root, 'node_modules'), join(treeA, 'node_modules'));
+
+const sim = startSimulator(8791, UPSTREAM_KEY);
+const servers: DevServer[] = [];
+
+async function edge(name: string, dir: string, port: number, inspector: number) {
+  const server = await startWrangler({
+    name,
+    args: [
+      '-c',
+      join(dir, 'wrangler.toml'),
+      '--persist-to',
+      join(tmp, `${name}-state`),
+      '--inspector-port',
+      String(inspector),
+      '--var',
+      `ANTHROPIC_BASE_URL:${sim.url}`,
+      '--var',
+      `ANTHROPIC_API_KEY:${UPSTREAM_KEY}`,
+      '--var',
+      `ADMIN_TOKEN:${ADMIN}`,
+    ],
+    port,
+    logFile: join(tmp, `${name}.log`),
+    readyPath: '/health',
+    debugLogDir: join(tmp, 'wrangler-logs'),
+    timeoutMs: 90_000,
+  });
+  servers.push(server);
+  const { json } = await jsonPost(
+    `${server.url}/admin/keys`,
+    { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    {
+      name: 'ab',
+      kind: 'secret',
+      limits: { requests_per_minute: 1e6, concurrent_streams: 1000, tokens_per_day: 1e12 },
+    },
+  );
+  return { url: server.url, key: json.key as string };
+}
+
+async function turn(side: { url: string; key: string }, tag: string) {
+  const headers = { authorization: `Bearer ${side.key}`, 'content-type': 'application/json' };
+  const { json } = await jsonPost(`${side.url}/v1/chat`, headers, { message: 'ab setup' });
+  const marks = await streamMarks(
+    `${side.url}/v1/chat`,
+    headers,
+    {
+      conversation_id: json.conversation_id,
+      message: `bench#${tag} [sim:think_ms=200]`,
+      stream: true,
+    },
+    'event: text',
+    'event: done',
+  );
+  const tap = sim.taps.get(tag);
+  sim.taps.delete(tag);
+  return { firstText: marks.firstText, toUpstream: tap ? tap.arrive - marks.t0 : NaN };
+}
+
+const row = (label: string, xs: number[]) =>
+  `${label.padEnd(34)} ${[50, 90, 99].map((p) => percentile(xs, p).toFixed(2).padStart(9)).join('')}`;
+
+try {
+  const [a, b] = await Promise.all([edge('a', treeA, 8792, 8793), edge('b', root, 8794, 8795)]);
+  for (let i = 0; i < 5; i++) for (const s of [a, b]) await turn(s, `warm${i}${s === a}`);
+  const out = { a: [] as number[], b: [] as number[], ua: [] as number[], ub: [] as number[] };
+  const diff: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
+    const got: Record<string, { firstText: number; toUpstream: number }> = {};
+    for (const s of order) got[s] = await turn(s === 'a' ? a : b, `r${r}${s}`);
+    out.a.push(got.a!.firstText);
+    out.b.push(got.b!.firstText);
+    out.ua.push(got.a!.toUpstream);
+    out.ub.push(got.b!.toUpstream);
+    diff.push(got.b!.firstText - got.a!.firstText);
+  }
+  console.log(`A = ${ref}, B = working tree; ${ROUNDS} rounds, think 200 ms (ms)`);
+  console.log(`${''.padEnd(34)} ${['p50', 'p90', 'p99'].map((h) => h.padStart(9)).join('')}`);
+  console.log(row('first text, A', out.a));
+  console.log(row('first text, B', out.b));
+  console.log(row('until upstream has it, A', out.ua));
+  console.log(row('until upstream has it, B', out.ub));
+  console.log(row('paired first text B − A', diff));
+} finally {
+  await Promise.allSettled(servers.map((s) => s.stop()));
+  killAllGroups();
+  await sim.close();
+  execFileSync('git', ['worktree', 'remove', '--force', treeA], { cwd: root, stdio: 'ignore' });
+  rmSync(tmp, { recursive: true, force: true });
+}
