@@ -12,30 +12,34 @@
  *   alarm fires every 30 s, which keeps the object active even with nobody connected (on
  *   compatibility dates from 2026-10-01 pending I/O alone does that).
  *
- * The Worker validates, authenticates, admits the turn with the key's limiter, then calls
- * `run` and pipes the returned event stream (or awaits the JSON report).
+ * - Conversation: it is the conversation's only writer, so it keeps what it stored in memory
+ *   and the next turn (a tool-loop step above all) starts without a KV read.
+ *
+ * The Worker authenticates and validates the body, then calls `run`, which asks the key's
+ * limiter while it looks up and plans the turn, and pipes the returned event stream (or
+ * awaits the JSON report).
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { ClientEvent } from './anthropic/stream';
+import { settings } from './env';
 import { ApiError } from './errors';
-import { endTurn, type TurnTicket } from './limits/admission';
+import { cancelTurn, endTurn, startTurn, type TurnTicket, withdraw } from './limits/admission';
+import type { Admission } from './limits/limiter';
 import { SseStream } from './sse';
-import { saveConversation } from './store/conversations';
+import { type Conversation, loadConversation, saveConversation } from './store/conversations';
 import { ledger } from './store/idempotency';
 import { runTurn, type TurnAnswer, type TurnInput, type TurnOutcome } from './turn';
+import { planTurn, type TurnRequest } from './turn-plan';
 
 /** A turn whose run died without finishing stops blocking the conversation after this long. */
 const STALE_TURN_MS = 30 * 60_000;
 const KEEPALIVE_MS = 30_000;
 
 export interface TurnJob {
-  input: TurnInput;
-  /** Completed turns as read from KV; null for a conversation this request creates. */
-  knownTurns: number | null;
+  request: TurnRequest;
   ticket: TurnTicket;
   /** SSE (true) or a JSON report (false). */
   stream: boolean;
-  pingIntervalMs: number;
   /** The request's log line so far (request id, key, route…); the run completes and writes it. */
   log: Record<string, unknown>;
   startedAt: number;
@@ -43,26 +47,132 @@ export interface TurnJob {
   idempotencyKey?: string;
 }
 
-export type TurnReport =
-  | { ok: true; answer: TurnAnswer }
-  | {
-      ok: false;
-      error: { type: string; message: string; status: number; headers: Record<string, string> };
-    };
+/** An error as it travels back to the Worker, which renders it. */
+export interface ErrorReport {
+  type: string;
+  message: string;
+  status: number;
+  headers: Record<string, string>;
+}
 
+export type TurnReport = { ok: true; answer: TurnAnswer } | { ok: false; error: ErrorReport };
+
+/**
+ * `admission` is the limiter's answer, for the Worker to apply (the 429, or the RateLimit
+ * fields); a refusal without one was refused before the limiter's answer counted.
+ */
 export type RunResult =
-  | { ok: false; reason: 'busy' | 'stale'; committedTurns: number }
-  | { ok: true; kind: 'stream'; stream: ReadableStream<Uint8Array> }
-  | { ok: true; kind: 'report'; report: TurnReport };
+  | { ok: false; error?: ErrorReport; admission?: Admission }
+  | { ok: true; kind: 'stream'; stream: ReadableStream<Uint8Array>; admission: Admission }
+  | { ok: true; kind: 'report'; report: TurnReport; admission: Admission };
 
 export class TurnSequencer extends DurableObject<Env> {
   #sql: SqlStorage;
   /** The turn running now, if any. */
   #running: { turnId: string; startedAt: number } | null = null;
+  /** The conversation as this object last stored it (it is its only writer), until its TTL. */
+  /** (TypeScript-private rather than #private so a test can drop it, as an eviction would.) */
+  private kept: { conversation: Conversation; until: number } | null = null;
+  #hasState: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
+    // Created with the first committed turn, not here: a request naming a conversation that
+    // does not exist must not leave a stored object behind.
+    this.#hasState =
+      this.#sql
+        .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'state'")
+        .toArray().length > 0;
+  }
+
+  /**
+   * Takes a turn: plans it against the conversation while the key's limiter decides, then
+   * runs it here. Anything refused before Claude is called costs the key nothing.
+   */
+  async run(job: TurnJob): Promise<RunResult> {
+    const { request, ticket } = job;
+    const config = settings(this.env);
+    // Neither waits for the other: the limiter's answer and the conversation.
+    const admitting = startTurn(this.env, ticket);
+    admitting.catch(() => {}); // awaited below; this only keeps an early rejection handled
+    let input: TurnInput;
+    try {
+      input = planTurn(config, request, await this.#conversation(request));
+    } catch (err) {
+      await withdraw(this.env, ticket, admitting);
+      if (err instanceof ApiError) return { ok: false, error: errorReport(err) };
+      throw err;
+    }
+    const admission = await admitting;
+    if (!admission.ok) return { ok: false, admission };
+
+    // No await from this check to taking the lock: two calls cannot both pass it.
+    const now = Date.now();
+    if (this.#running && now - this.#running.startedAt < STALE_TURN_MS) {
+      await cancelTurn(this.env, ticket);
+      return { ok: false, admission, error: errorReport(conflict('busy', this.#committedTurns())) };
+    }
+    // The lock is held in memory, not in storage: a storage write here would hold Claude's
+    // call (and our first byte) until it is confirmed, and a running turn lives only in this
+    // instance anyway — if the instance goes, the turn went with it and the lock should too.
+    this.#running = { turnId: ticket.turnId, startedAt: now };
+    // Unconfirmed, for the same reason; the alarm only matters 30 s from now.
+    this.ctx.storage.setAlarm(now + KEEPALIVE_MS, { allowUnconfirmed: true }).catch((err) => {
+      console.error(JSON.stringify({ level: 'error', where: 'keepalive', error: String(err) }));
+    });
+
+    const sse = job.stream ? new SseStream(config.pingIntervalMs) : null;
+    const { conversation } = input;
+    // Sent before Claude is called: the client has its conversation id at once.
+    sse?.send('conversation', { conversation_id: conversation.id, turn: conversation.turns + 1 });
+    const running = this.#complete(job, input, sse);
+    this.ctx.waitUntil(running);
+    return sse
+      ? { ok: true, kind: 'stream', stream: sse.readable, admission }
+      : { ok: true, kind: 'report', report: await running, admission };
+  }
+
+  /** Keeps the object active while a turn runs, even with no client connected. */
+  override async alarm(): Promise<void> {
+    if (this.#running) await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
+  }
+
+  /** The conversation was deleted: forget it. */
+  async forget(): Promise<void> {
+    this.kept = null;
+    await this.ctx.storage.deleteAll();
+    this.#hasState = false;
+  }
+
+  /**
+   * The conversation a turn continues: kept in memory from the last turn this object stored
+   * (no KV read, and never a stale one), else read from KV. A KV read older than the last
+   * committed turn — KV is last-writer-wins and may lag in other locations — is refused
+   * rather than sent upstream as an incomplete chain.
+   */
+  async #conversation(request: TurnRequest): Promise<Conversation | null> {
+    if (!request.body.conversation_id) return null;
+    const kept = this.kept;
+    if (kept && kept.until > Date.now()) return structuredClone(kept.conversation);
+    this.kept = null;
+    const stored = await loadConversation(
+      this.env.CONVERSATIONS,
+      request.key.id,
+      request.conversationId,
+    );
+    const committed = this.#committedTurns();
+    if (stored && stored.turns < committed) throw conflict('stale', committed);
+    return stored;
+  }
+
+  #keep(conversation: Conversation, ttlSeconds: number) {
+    this.kept = { conversation, until: Date.now() + ttlSeconds * 1000 };
+  }
+
+  #createState() {
+    if (this.#hasState) return;
+    this.#hasState = true;
     this.#sql.exec(`
       CREATE TABLE IF NOT EXISTS state (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -74,62 +184,23 @@ export class TurnSequencer extends DurableObject<Env> {
     `);
   }
 
-  async run(job: TurnJob): Promise<RunResult> {
-    const committedTurns = this.#committedTurns();
-    const now = Date.now();
-    if (this.#running && now - this.#running.startedAt < STALE_TURN_MS) {
-      return { ok: false, reason: 'busy', committedTurns };
-    }
-    if (job.knownTurns !== null && job.knownTurns < committedTurns) {
-      return { ok: false, reason: 'stale', committedTurns };
-    }
-    // The lock is held in memory, not in storage: a storage write here would hold Claude's
-    // call (and our first byte) until it is confirmed, and a running turn lives only in this
-    // instance anyway — if the instance goes, the turn went with it and the lock should too.
-    this.#running = { turnId: job.ticket.turnId, startedAt: now };
-    // Unconfirmed, for the same reason; the alarm only matters 30 s from now.
-    this.ctx.storage.setAlarm(now + KEEPALIVE_MS, { allowUnconfirmed: true }).catch((err) => {
-      console.error(JSON.stringify({ level: 'error', where: 'keepalive', error: String(err) }));
-    });
-
-    const sse = job.stream ? new SseStream(job.pingIntervalMs) : null;
-    const { conversation } = job.input;
-    // Sent before Claude is called: the client has its conversation id at once.
-    sse?.send('conversation', { conversation_id: conversation.id, turn: conversation.turns + 1 });
-    const running = this.#complete(job, sse);
-    this.ctx.waitUntil(running);
-    return sse
-      ? { ok: true, kind: 'stream', stream: sse.readable }
-      : { ok: true, kind: 'report', report: await running };
-  }
-
-  /** Keeps the object active while a turn runs, even with no client connected. */
-  override async alarm(): Promise<void> {
-    if (this.#running) await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
-  }
-
-  /** The conversation was deleted: forget it. */
-  async forget(): Promise<void> {
-    await this.ctx.storage.deleteAll();
-  }
-
-  async #complete(job: TurnJob, sse: SseStream | null): Promise<TurnReport> {
-    const log = { ...job.log };
+  async #complete(job: TurnJob, input: TurnInput, sse: SseStream | null): Promise<TurnReport> {
+    const log: Record<string, unknown> = { ...job.log, model: input.params.model };
     const emit = (event: ClientEvent) => {
       if (event.event === 'text' && log.ttft_ms === undefined)
         log.ttft_ms = Date.now() - job.startedAt;
       sse?.send(event.event, event.data);
     };
-    const outcome = await this.#runSafely(job.input, emit);
+    const outcome = await this.#runSafely(input, emit);
     const usage = outcome.ok ? outcome.answer.usage : outcome.usage;
-    if (!outcome.ok && job.input.conversation.messages.length === 0) {
+    if (outcome.ok) this.#keep(outcome.conversation, input.ttlSeconds);
+    else if (input.conversation.messages.length === 0) {
       // A new conversation whose first turn failed is kept empty, so the id the client
       // already has stays valid for a retry.
-      await saveConversation(
-        this.env.CONVERSATIONS,
-        job.input.conversation,
-        job.input.ttlSeconds,
-      ).catch(() => {});
+      await saveConversation(this.env.CONVERSATIONS, input.conversation, input.ttlSeconds).then(
+        () => this.#keep(input.conversation, input.ttlSeconds),
+        () => {},
+      );
     }
     // Slot and turn end before `done`, so a client's next turn never races this one.
     this.#finish(job.ticket.turnId, outcome.ok ? outcome.answer.turn : undefined);
@@ -137,15 +208,7 @@ export class TurnSequencer extends DurableObject<Env> {
 
     const report: TurnReport = outcome.ok
       ? { ok: true, answer: outcome.answer }
-      : {
-          ok: false,
-          error: {
-            type: outcome.error.type,
-            message: outcome.error.message,
-            status: outcome.error.status,
-            headers: outcome.error.headers,
-          },
-        };
+      : { ok: false, error: errorReport(outcome.error) };
     if (sse) {
       if (report.ok) {
         const { stop_reason, usage: used, turn } = report.answer;
@@ -201,12 +264,14 @@ export class TurnSequencer extends DurableObject<Env> {
 
   #finish(turnId: string, committedTurns: number | undefined) {
     if (committedTurns !== undefined && committedTurns > this.#committedTurns()) {
+      this.#createState();
       this.#sql.exec('UPDATE state SET committed_turns = ? WHERE id = 1', committedTurns);
     }
     if (this.#running?.turnId === turnId) this.#running = null;
   }
 
   #committedTurns(): number {
+    if (!this.#hasState) return 0;
     return this.#sql
       .exec<{ committed_turns: number }>('SELECT committed_turns FROM state WHERE id = 1')
       .one().committed_turns;
@@ -219,6 +284,10 @@ export function sequencer(
   conversationId: string,
 ): DurableObjectStub<TurnSequencer> {
   return env.SEQUENCER.get(env.SEQUENCER.idFromName(`${keyId}:${conversationId}`));
+}
+
+function errorReport(error: ApiError): ErrorReport {
+  return { type: error.type, message: error.message, status: error.status, headers: error.headers };
 }
 
 /** The 409 for a conversation that refused a turn. */

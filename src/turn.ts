@@ -45,7 +45,8 @@ export interface TurnAnswer {
 }
 
 export type TurnOutcome =
-  { ok: true; answer: TurnAnswer } | { ok: false; error: ApiError; usage?: TurnUsage };
+  | { ok: true; answer: TurnAnswer; /** As stored. */ conversation: Conversation }
+  | { ok: false; error: ApiError; usage?: TurnUsage };
 
 export async function runTurn(
   env: Env,
@@ -128,6 +129,7 @@ export async function runTurn(
   await saveConversation(env.CONVERSATIONS, updated, input.ttlSeconds);
   return {
     ok: true,
+    conversation: updated,
     answer: {
       conversation_id: conversation.id,
       turn: updated.turns,

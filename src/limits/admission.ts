@@ -72,34 +72,31 @@ export interface TurnTicket {
   ip?: { address: string; limit: number };
 }
 
-/** A turn the limiter has been asked about; `admit` applies its answer. */
-export interface TurnRequest {
-  ticket: TurnTicket;
-  admission: Admission;
-}
-
-/**
- * Asks the limiter for a turn (counts the request, takes a concurrent slot, checks the
- * day's tokens) without applying the answer yet, so the route can read the conversation
- * meanwhile. A turn admitted here that the route then refuses must be withdrawn.
- */
-export async function requestTurn(c: Context<AppEnv>): Promise<TurnRequest> {
+/** A turn's ticket, made where the request is known (key, client IP) and sent with the turn. */
+export function turnTicket(c: Context<AppEnv>): TurnTicket {
   const { key, ...input } = countInput(c);
-  const turnId = randomToken(16);
-  const admission = await limiter(c.env, key).startTurn({ ...input, turnId });
-  return { ticket: { keyId: key.id, turnId, ...input }, admission };
+  return { keyId: key.id, turnId: randomToken(16), ...input };
 }
 
-/** The limiter's answer: the 429, or the ticket with the RateLimit fields on the answer. */
-export function admit(c: Context<AppEnv>, request: TurnRequest): TurnTicket {
-  apply(c, request.admission, request.ticket.ip?.limit);
-  return request.ticket;
+/** Asks the key's limiter for the turn: counts the request, takes a concurrent slot, checks the day's tokens. */
+export function startTurn(env: Env, ticket: TurnTicket): Promise<Admission> {
+  const { keyId: _keyId, ...input } = ticket;
+  return limiterById(env, ticket.keyId).startTurn(input);
 }
 
-/** The route refused the turn after asking for it: if it was admitted, give it back. */
-export async function withdraw(env: Env, request: Promise<TurnRequest>): Promise<void> {
-  const asked = await request.catch(() => null);
-  if (asked?.admission.ok) await cancelTurn(env, asked.ticket);
+/** The limiter's answer on the response: the 429, or the RateLimit fields on the answer. */
+export function applyAdmission(c: Context<AppEnv>, admission: Admission, ticket: TurnTicket) {
+  apply(c, admission, ticket.ip?.limit);
+}
+
+/** The turn was refused after the limiter was asked: if it was admitted, give it back. */
+export async function withdraw(
+  env: Env,
+  ticket: TurnTicket,
+  admitting: Promise<Admission>,
+): Promise<void> {
+  const admission = await admitting.catch(() => null);
+  if (admission?.ok) await cancelTurn(env, ticket);
 }
 
 function limiterById(env: Env, keyId: string) {

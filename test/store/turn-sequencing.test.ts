@@ -1,4 +1,4 @@
-import { env } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { call, chat, createKey, expectError } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
@@ -41,7 +41,7 @@ describe('one turn at a time per conversation', () => {
     expect(next.turn).toBe(2);
   });
 
-  it('never sends a stale KV read upstream: a history older than the last committed turn is a 409', async () => {
+  it('continues from the turn it stored, never from a stale KV copy', async () => {
     const { id: keyId, key } = await createKey();
     const { conversation_id } = (await (await chat(key, { message: 'one' })).json()) as any;
     const kvKey = `conv:${keyId}:${conversation_id}`;
@@ -51,9 +51,43 @@ describe('one turn at a time per conversation', () => {
     await env.CONVERSATIONS.put(kvKey, afterOne!);
     const before = upstream.requests.length;
     const res = await chat(key, { conversation_id, message: 'three' });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).turn).toBe(3);
+    const [sent] = messagesCallsSince(before);
+    // one, its answer, two, its answer, three: the whole chain.
+    expect(sent!.body.messages).toHaveLength(5);
+  });
+
+  it('refuses a KV read older than the last committed turn when it has nothing in memory (409)', async () => {
+    const { id: keyId, key } = await createKey();
+    const { conversation_id } = (await (await chat(key, { message: 'one' })).json()) as any;
+    const kvKey = `conv:${keyId}:${conversation_id}`;
+    const afterOne = await env.CONVERSATIONS.get(kvKey);
+    await chat(key, { conversation_id, message: 'two' });
+    await env.CONVERSATIONS.put(kvKey, afterOne!);
+    // As after an eviction: the object keeps its committed count, not the conversation.
+    const stub = env.SEQUENCER.get(env.SEQUENCER.idFromName(`${keyId}:${conversation_id}`));
+    await runInDurableObject(stub, (instance) => {
+      (instance as unknown as { kept: unknown }).kept = null;
+    });
+    const before = upstream.requests.length;
+    const res = await chat(key, { conversation_id, message: 'three' });
     const error = await expectError(res, 409, 'conflict_error');
     expect(error.message).toMatch(/latest turn \(2 turns\)/);
     expect(res.headers.get('retry-after')).toBe('2');
     expect(messagesCallsSince(before)).toHaveLength(0);
+  });
+
+  it('leaves no stored object behind for a conversation that does not exist', async () => {
+    const { id: keyId, key } = await createKey();
+    const conversation_id = 'c_doesnotexist0000000000';
+    await expectError(await chat(key, { conversation_id, message: 'hi' }), 404, 'not_found_error');
+    const stub = env.SEQUENCER.get(env.SEQUENCER.idFromName(`${keyId}:${conversation_id}`));
+    await runInDurableObject(stub, (_instance, state) => {
+      const tables = state.storage.sql
+        .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'state'")
+        .toArray();
+      expect(tables).toEqual([]);
+    });
   });
 });
