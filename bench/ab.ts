@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { jsonPost, percentile, streamMarks } from './measure';
-import { killAllGroups, startSimulator, startWrangler, type DevServer } from './servers';
+import { type DevServer, edgeVars, killAllGroups, startSimulator, startWrangler } from './servers';
 
 const ref = process.argv[2];
 const ROUNDS = Number(process.argv[3] ?? 80);
@@ -40,12 +40,7 @@ async function edge(name: string, dir: string, port: number, inspector: number) 
       join(tmp, `${name}-state`),
       '--inspector-port',
       String(inspector),
-      '--var',
-      `ANTHROPIC_BASE_URL:${sim.url}`,
-      '--var',
-      `ANTHROPIC_API_KEY:${UPSTREAM_KEY}`,
-      '--var',
-      `ADMIN_TOKEN:${ADMIN}`,
+      ...edgeVars(sim.url, UPSTREAM_KEY, ADMIN),
     ],
     port,
     logFile: join(tmp, `${name}.log`),

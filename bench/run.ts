@@ -32,6 +32,7 @@ import {
   cpuMs,
   cpuTickMs,
   type DevServer,
+  edgeVars,
   killAllGroups,
   ourGroups,
   processGroup,
@@ -741,14 +742,7 @@ async function main() {
   // 2. Servers, side by side.
   phase('starting simulator, bare Worker, thinking-edge, thinking-edge (counting)…');
   sim = startSimulator(PORTS.sim, UPSTREAM_KEY);
-  const edgeVars = [
-    '--var',
-    `ANTHROPIC_BASE_URL:${sim.url}`,
-    '--var',
-    `ANTHROPIC_API_KEY:${UPSTREAM_KEY}`,
-    '--var',
-    `ADMIN_TOKEN:${ADMIN}`,
-  ];
+  const vars = edgeVars(sim.url, UPSTREAM_KEY, ADMIN);
   const config = ['-c', join(root, 'wrangler.toml')];
   const countingFile = join(fromBundle ? edgeDir : tmp, 'counting-entry.js');
   writeFileSync(
@@ -781,7 +775,7 @@ async function main() {
         join(tmp, 'edge-state'),
         '--inspector-port',
         String(INSPECTOR_PORTS.edge),
-        ...edgeVars,
+        ...vars,
       ],
       port: PORTS.edge,
       logFile: join(tmp, 'edge.log'),
@@ -798,7 +792,7 @@ async function main() {
         join(tmp, 'counting-state'),
         '--inspector-port',
         String(INSPECTOR_PORTS.counting),
-        ...edgeVars,
+        ...vars,
       ],
       port: PORTS.counting,
       logFile: join(tmp, 'counting.log'),

@@ -72,6 +72,18 @@ export function startSimulator(port: number, apiKey: string): SimServer {
   };
 }
 
+/** The `--var`s that point a thinking-edge `wrangler dev` at the simulator. */
+export function edgeVars(simUrl: string, upstreamKey: string, adminToken: string): string[] {
+  return [
+    '--var',
+    `ANTHROPIC_BASE_URL:${simUrl}`,
+    '--var',
+    `ANTHROPIC_API_KEY:${upstreamKey}`,
+    '--var',
+    `ADMIN_TOKEN:${adminToken}`,
+  ];
+}
+
 export interface DevServer {
   name: string;
   url: string;

@@ -6,6 +6,17 @@ import { messagesCallsSince, upstream } from '../helpers/upstream';
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
+/** A two-turn conversation whose KV copy is put back to its one-turn version, as another location might still serve it. */
+async function twoTurnsWithStaleKvCopy() {
+  const { id: keyId, key } = await createKey();
+  const { conversation_id } = (await (await chat(key, { message: 'one' })).json()) as any;
+  const kvKey = `conv:${keyId}:${conversation_id}`;
+  const afterOne = await env.CONVERSATIONS.get(kvKey);
+  await chat(key, { conversation_id, message: 'two' });
+  await env.CONVERSATIONS.put(kvKey, afterOne!);
+  return { keyId, key, conversation_id: conversation_id as string };
+}
+
 describe('one turn at a time per conversation', () => {
   it('refuses a second simultaneous turn with 409, and the transcript counts only the answered turns', async () => {
     const { key } = await createKey();
@@ -42,13 +53,7 @@ describe('one turn at a time per conversation', () => {
   });
 
   it('continues from the turn it stored, never from a stale KV copy', async () => {
-    const { id: keyId, key } = await createKey();
-    const { conversation_id } = (await (await chat(key, { message: 'one' })).json()) as any;
-    const kvKey = `conv:${keyId}:${conversation_id}`;
-    const afterOne = await env.CONVERSATIONS.get(kvKey);
-    await chat(key, { conversation_id, message: 'two' });
-    // Another location still serving the one-turn version.
-    await env.CONVERSATIONS.put(kvKey, afterOne!);
+    const { key, conversation_id } = await twoTurnsWithStaleKvCopy();
     const before = upstream.requests.length;
     const res = await chat(key, { conversation_id, message: 'three' });
     expect(res.status).toBe(200);
@@ -59,12 +64,7 @@ describe('one turn at a time per conversation', () => {
   });
 
   it('refuses a KV read older than the last committed turn when it has nothing in memory (409)', async () => {
-    const { id: keyId, key } = await createKey();
-    const { conversation_id } = (await (await chat(key, { message: 'one' })).json()) as any;
-    const kvKey = `conv:${keyId}:${conversation_id}`;
-    const afterOne = await env.CONVERSATIONS.get(kvKey);
-    await chat(key, { conversation_id, message: 'two' });
-    await env.CONVERSATIONS.put(kvKey, afterOne!);
+    const { keyId, key, conversation_id } = await twoTurnsWithStaleKvCopy();
     // As after an eviction: the object keeps its committed count, not the conversation.
     const stub = env.SEQUENCER.get(env.SEQUENCER.idFromName(`${keyId}:${conversation_id}`));
     await runInDurableObject(stub, (instance) => {
