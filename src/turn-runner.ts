@@ -70,8 +70,10 @@ export class TurnSequencer extends DurableObject<Env> {
   #sql: SqlStorage;
   /** The turn running now, if any. */
   #running: { turnId: string; startedAt: number } | null = null;
-  /** The conversation as this object last stored it (it is its only writer), until its TTL. */
-  /** (TypeScript-private rather than #private so a test can drop it, as an eviction would.) */
+  /**
+   * The conversation as this object last stored it (it is its only writer), until its TTL.
+   * TypeScript-private rather than #private so a test can drop it, as an eviction would.
+   */
   private kept: { conversation: Conversation; until: number } | null = null;
   #hasState: boolean;
 

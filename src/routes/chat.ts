@@ -40,7 +40,11 @@ chat.post('/', async (c) => {
     ...(stream && idempotencyKey ? { idempotencyKey } : {}),
   });
   if (result.admission) applyAdmission(c, result.admission, ticket);
-  if (!result.ok) throw fromReport(result.error!);
+  if (!result.ok) {
+    throw result.error
+      ? fromReport(result.error)
+      : new ApiError('api_error', 'The turn was refused for an unknown reason. Send it again.');
+  }
   // The run writes this request's log line when the turn ends.
   c.set('logDelegated', true);
   if (result.kind === 'stream') {
