@@ -33,12 +33,7 @@ export async function streamMarks(
   keepBody = false,
 ): Promise<StreamMarks> {
   const t0 = performance.now();
-  const res = await fetch(url, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
+  const res = await postJson(url, headers, body);
   const marks: StreamMarks = {
     status: res.status,
     t0,
@@ -76,6 +71,16 @@ export async function streamMarks(
   return marks;
 }
 
+/** POSTs `body` as JSON, giving up after REQUEST_TIMEOUT_MS. */
+function postJson(url: string, headers: Record<string, string>, body: unknown): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+}
+
 /** A non-streamed POST read to its end; returns its latency in ms and the parsed JSON. */
 export async function jsonPost(
   url: string,
@@ -83,12 +88,7 @@ export async function jsonPost(
   body: unknown,
 ): Promise<{ ms: number; json: any }> {
   const t0 = performance.now();
-  const res = await fetch(url, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
+  const res = await postJson(url, headers, body);
   const text = await res.text();
   const ms = performance.now() - t0;
   if (!res.ok) throw new Error(`${url}: ${res.status} ${text.slice(0, 300)}`);

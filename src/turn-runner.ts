@@ -156,7 +156,8 @@ export class TurnSequencer extends DurableObject<Env> {
   async #conversation(request: TurnRequest): Promise<Conversation | null> {
     if (!request.body.conversation_id) return null;
     const kept = this.kept;
-    if (kept && kept.until > Date.now()) return structuredClone(kept.conversation);
+    // Handed out as is: planning and running a turn build new objects and never change it.
+    if (kept && kept.until > Date.now()) return kept.conversation;
     this.kept = null;
     const stored = await loadConversation(
       this.env.CONVERSATIONS,
@@ -293,7 +294,7 @@ function errorReport(error: ApiError): ErrorReport {
 }
 
 /** The 409 for a conversation that refused a turn. */
-export function conflict(reason: 'busy' | 'stale', committedTurns: number): ApiError {
+function conflict(reason: 'busy' | 'stale', committedTurns: number): ApiError {
   return new ApiError(
     'conflict_error',
     reason === 'busy'

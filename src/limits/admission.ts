@@ -142,7 +142,7 @@ export async function cancelTurn(env: Env, ticket: TurnTicket): Promise<void> {
  * included. Cache reads are cheap in money (0.1×), but the budget counts tokens, so a
  * budget means the same thing whether or not a prefix happened to be cached.
  */
-export function chargeFor(usage: TurnUsage | undefined): TokenCharge {
+function chargeFor(usage: TurnUsage | undefined): TokenCharge {
   if (!usage) return { tokens: 0, cache_creation: 0, cache_read: 0 };
   const cache_creation = usage.cache_creation_input_tokens;
   const cache_read = usage.cache_read_input_tokens;

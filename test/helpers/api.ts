@@ -40,6 +40,13 @@ export function chat(
 }
 
 /** Asserts the contract's error shape and returns the error. */
+/** The JSON body of a 200; anything else fails the test with the body it got. */
+export async function okJson(res: Response): Promise<any> {
+  const body = (await res.json()) as any;
+  if (res.status !== 200) throw new Error(`${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
 export async function expectError(res: Response, status: number, type: string) {
   const body = (await res.json()) as any;
   if (res.status !== status || body?.type !== 'error' || body?.error?.type !== type) {

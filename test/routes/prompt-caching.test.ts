@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, chat, createKey, expectError } from '../helpers/api';
+import { call, chat, createKey, expectError, okJson } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
 import { messagesCallsSince, upstream } from '../helpers/upstream';
 
@@ -8,10 +8,7 @@ const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const SYSTEM = `You are a patient tutor. ${'Explain every step, check the student understood, and keep answers short. '.repeat(60)}`;
 
 async function turn(key: string, body: Record<string, unknown>) {
-  const res = await chat(key, body);
-  const json = (await res.json()) as any;
-  if (res.status !== 200) throw new Error(`${res.status} ${JSON.stringify(json)}`);
-  return json;
+  return okJson(await chat(key, body));
 }
 
 describe('prompt caching', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chat, createKey, expectError } from '../helpers/api';
+import { chat, createKey, expectError, okJson } from '../helpers/api';
 import { messagesCallsSince, upstream } from '../helpers/upstream';
 
 const calculator = {
@@ -12,17 +12,11 @@ const calculator = {
   },
 };
 
-async function json(res: Response) {
-  const body = (await res.json()) as any;
-  if (res.status !== 200) throw new Error(`${res.status} ${JSON.stringify(body)}`);
-  return body;
-}
-
 describe('tool loops', () => {
   it('runs a three-step tool loop, replaying the thinking blocks unmodified at every step', async () => {
     const { key } = await createKey();
     const before = upstream.requests.length;
-    let answer = await json(
+    let answer = await okJson(
       await chat(key, {
         message: 'Add things up [sim:tool_steps=3] [sim:thinking_blocks=2]',
         tools: [calculator],
@@ -37,7 +31,7 @@ describe('tool loops', () => {
         name: 'calculator',
         input: { expression: expect.any(String) },
       });
-      answer = await json(
+      answer = await okJson(
         await chat(key, {
           conversation_id: conversationId,
           tool_results: calls.map((c: any) => ({ tool_use_id: c.id, content: `result ${step}` })),
@@ -66,7 +60,7 @@ describe('tool loops', () => {
 
   it('answers parallel tool calls only when every one has a result', async () => {
     const { key } = await createKey();
-    const first = await json(
+    const first = await okJson(
       await chat(key, { message: 'two at once [sim:parallel_tools=2]', tools: [calculator] }),
     );
     const ids = first.content.filter((b: any) => b.type === 'tool_use').map((b: any) => b.id);
@@ -110,7 +104,7 @@ describe('tool loops', () => {
     );
     expect(messagesCallsSince(before)).toHaveLength(0);
 
-    const done = await json(
+    const done = await okJson(
       await chat(key, {
         conversation_id: id,
         tool_results: ids.map((t: string) => ({ tool_use_id: t, content: '4', is_error: false })),
@@ -121,7 +115,7 @@ describe('tool loops', () => {
 
   it('refuses tool_results when nothing is pending or there is no conversation', async () => {
     const { key } = await createKey();
-    const plain = await json(await chat(key, { message: 'no tools here' }));
+    const plain = await okJson(await chat(key, { message: 'no tools here' }));
     const res = await chat(key, {
       conversation_id: plain.conversation_id,
       tool_results: [{ tool_use_id: 'toolu_x', content: 'r' }],
