@@ -3,6 +3,7 @@
  * measurement scripts, and stops both. Nothing here reaches beyond 127.0.0.1.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { serve } from '@hono/node-server';
 import { createSimulator } from '../simulator';
 
@@ -10,6 +11,8 @@ export interface Harness {
   sim: string;
   edge: string;
   key: string;
+  /** Open file descriptors of the workerd processes this harness started (Linux /proc). */
+  descriptors(): number;
   stop(): void;
 }
 
@@ -61,7 +64,13 @@ export async function startHarness(opts: { simPort: number; edgePort: number }):
       }),
     });
     if (res.status !== 201) throw new Error(`key: ${res.status} ${await res.text()}`);
-    return { sim, edge, key: ((await res.json()) as { key: string }).key, stop };
+    return {
+      sim,
+      edge,
+      key: ((await res.json()) as { key: string }).key,
+      descriptors: () => workerdDescriptors(wrangler.pid!),
+      stop,
+    };
   } catch (err) {
     stop();
     throw err;
@@ -83,4 +92,26 @@ async function waitFor(url: string) {
 export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+/**
+ * Sums the open descriptors of every workerd process in wrangler's process group: a leak
+ * of sockets towards wrangler's loopback proxy (wrangler 4.86 kept ~2 per upstream chunk a
+ * Worker read in JS) shows here long before connections start failing.
+ */
+function workerdDescriptors(group: number): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command's closing parenthesis: state, ppid, pgrp, …
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp !== group) continue;
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('workerd')) continue;
+      total += readdirSync(`/proc/${pid}/fd`).length;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return total;
 }

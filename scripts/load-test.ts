@@ -7,6 +7,8 @@ import { percentile, startHarness } from './harness';
 
 const N = Number(process.argv[2] ?? 50);
 const DEADLINE_MS = 120_000;
+/** Descriptors workerd may gain over the round (a leak grows by thousands). */
+const MAX_DESCRIPTOR_GROWTH = 400;
 
 const harness = await startHarness({ simPort: 8796, edgePort: 8795 });
 const timer = setTimeout(() => {
@@ -17,6 +19,7 @@ const timer = setTimeout(() => {
 
 try {
   const auth = { authorization: `Bearer ${harness.key}`, 'content-type': 'application/json' };
+  const descriptorsBefore = harness.descriptors();
   const started = performance.now();
   const results = await Promise.all(
     Array.from({ length: N }, async (_, i) => {
@@ -74,7 +77,12 @@ try {
   console.log(
     `whole turn p50 ${percentile(totals, 50).toFixed(1)} ms, p90 ${percentile(totals, 90).toFixed(1)} ms, max ${Math.max(...totals).toFixed(1)} ms`,
   );
+  const descriptorsAfter = harness.descriptors();
+  console.log(
+    `workerd descriptors: ${descriptorsBefore} before, ${descriptorsAfter} after (allowed growth ${MAX_DESCRIPTOR_GROWTH})`,
+  );
   if (ok !== N || storedCount !== N) process.exitCode = 1;
+  if (descriptorsAfter - descriptorsBefore > MAX_DESCRIPTOR_GROWTH) process.exitCode = 1;
 } finally {
   clearTimeout(timer);
   harness.stop();
