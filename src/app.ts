@@ -3,11 +3,11 @@
  * anywhere are rendered by `renderError` in the contract's shape.
  */
 import { Hono } from 'hono';
-import { cors } from 'hono/cors';
 import type { AppEnv } from './env';
 import { ApiError, renderError } from './errors';
 import { requireAdmin, requireApiKey } from './middleware/auth';
 import { limitBody } from './middleware/body-limit';
+import { cors } from './middleware/cors';
 import { idempotency } from './middleware/idempotency';
 import { requestContext } from './middleware/request-context';
 import { admin } from './routes/admin';
@@ -32,20 +32,11 @@ const ROUTES: Array<[RegExp, string[]]> = [
 export const app = new Hono<AppEnv>();
 
 app.use(requestContext());
-app.use(limitBody());
-// Bearer keys, no cookies: reflecting the Origin is safe; publishable keys check it in auth.
-app.use(
-  '/v1/*',
-  cors({
-    origin: (origin) => origin,
-    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-    allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'x-api-key'],
-    exposeHeaders: ['request-id', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
-    maxAge: 600,
-  }),
-);
+app.use('/v1/*', cors());
 app.use('/v1/*', requireApiKey());
 app.use('/admin/*', requireAdmin());
+// After authentication: a caller without a valid key gets its 401 before its body is read.
+app.use(limitBody());
 
 app.use('/health', floodFilter());
 app.use('/docs', floodFilter());

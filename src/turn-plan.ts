@@ -8,7 +8,7 @@ import type { MessageParam, ToolResultBlockParam } from '@anthropic-ai/sdk/resou
 import { cacheTtlFor, withCacheBreakpoints } from './anthropic/caching';
 import { planLatency } from './anthropic/latency';
 import { pickModel } from './anthropic/models';
-import { planThinking, type ThinkingRequest } from './anthropic/thinking';
+import { planThinking, thinkingRequest } from './anthropic/thinking';
 import type { Settings } from './env';
 import { ApiError, invalid } from './errors';
 import { sameJson } from './json';
@@ -91,7 +91,7 @@ function starting(key: KeyRecord, body: ChatRequest, id: string): Conversation {
     model: '',
     ...(body.system !== undefined ? { system: body.system } : {}),
     ...(body.tools ? { tools: body.tools as Conversation['tools'] } : {}),
-    ...(body.thinking ? { thinking: body.thinking as ThinkingRequest } : {}),
+    ...(body.thinking ? { thinking: thinkingRequest(body.thinking) } : {}),
     created_at: now,
     updated_at: now,
     turns: 0,
@@ -114,7 +114,9 @@ function continuing(stored: Conversation, body: ChatRequest): Conversation {
       'tools: a conversation keeps the tools it started with, because Claude binds its stored thinking signatures to them. Omit "tools" (or send the same ones), or start a new conversation.',
     );
   }
-  if (body.thinking === undefined || sameJson(body.thinking, stored.thinking)) return stored;
+  if (body.thinking === undefined) return stored;
+  const thinking = thinkingRequest(body.thinking);
+  if (sameJson(thinking, stored.thinking)) return stored;
   if (body.tool_results) {
     throw invalid(
       'thinking: the thinking configuration cannot change inside a tool loop (Claude would silently drop thinking for the rest of the turn). Omit "thinking" here and change it on the next user message.',
@@ -122,7 +124,6 @@ function continuing(stored: Conversation, body: ChatRequest): Conversation {
   }
   // A deliberate change on a new user turn: honoured (it costs the cached messages once)
   // and recorded, so the transcript shows when the conversation's thinking changed.
-  const thinking = body.thinking as ThinkingRequest;
   return {
     ...stored,
     thinking,
@@ -155,7 +156,7 @@ function userTurn(stored: Conversation | null, body: ChatRequest): MessageParam 
   if (body.message !== undefined) {
     if (pending.length > 0) {
       throw invalid(
-        `The conversation is waiting for the results of tool calls ${pending.join(', ')}: send them as "tool_results" before a new message.`,
+        `The conversation is waiting for the results of tool calls ${some(pending)}: send them as "tool_results" before a new message.`,
       );
     }
     return { role: 'user', content: body.message as MessageParam['content'] };
@@ -166,19 +167,28 @@ function userTurn(stored: Conversation | null, body: ChatRequest): MessageParam 
       'tool_results: the conversation has no pending tool calls. Send "message" instead.',
     );
   }
-  const given = results.map((r) => r.tool_use_id);
-  const duplicate = given.find((id, i) => given.indexOf(id) !== i);
-  if (duplicate) throw invalid(`tool_results: "${duplicate}" is answered more than once.`);
-  const unknown = given.filter((id) => !pending.includes(id));
+  // Linear (the schema bounds the list's length), and no message echoes more than a few ids.
+  const waiting = new Set(pending);
+  const seen = new Set<string>();
+  const duplicates: string[] = [];
+  const unknown: string[] = [];
+  for (const { tool_use_id: id } of results) {
+    if (seen.has(id)) duplicates.push(id);
+    else if (!waiting.has(id)) unknown.push(id);
+    seen.add(id);
+  }
+  if (duplicates.length > 0) {
+    throw invalid(`tool_results: ${some(duplicates)} answered more than once.`);
+  }
   if (unknown.length > 0) {
     throw invalid(
-      `tool_results: ${unknown.join(', ')} is not a pending tool call. Pending: ${pending.join(', ')}.`,
+      `tool_results: ${some(unknown)} ${unknown.length === 1 ? 'is not a pending tool call' : 'are not pending tool calls'}. Pending: ${some(pending)}.`,
     );
   }
-  const missing = pending.filter((id) => !given.includes(id));
+  const missing = pending.filter((id) => !seen.has(id));
   if (missing.length > 0) {
     throw invalid(
-      `tool_results: every pending tool call needs a result; missing ${missing.join(', ')}.`,
+      `tool_results: every pending tool call needs a result; missing ${some(missing)}.`,
     );
   }
   return {
@@ -190,4 +200,13 @@ function userTurn(stored: Conversation | null, body: ChatRequest): MessageParam 
       ...(r.is_error !== undefined ? { is_error: r.is_error } : {}),
     })),
   };
+}
+
+/** A few ids for a message, quoted and cut short, with how many more there are. */
+function some(ids: string[], shown = 5): string {
+  const quoted = ids
+    .slice(0, shown)
+    .map((id) => `"${id.length > 64 ? `${id.slice(0, 64)}…` : id}"`);
+  const more = ids.length - shown;
+  return more > 0 ? `${quoted.join(', ')} and ${more} more` : quoted.join(', ');
 }

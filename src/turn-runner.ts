@@ -24,11 +24,17 @@ import type { ClientEvent } from './anthropic/stream';
 import { settings } from './env';
 import { ApiError } from './errors';
 import { cancelTurn, endTurn, startTurn, type TurnTicket, withdraw } from './limits/admission';
+import { estimateTurnInput } from './limits/estimate';
 import type { Admission } from './limits/limiter';
 import { SseStream } from './sse';
-import { type Conversation, loadConversation, saveConversation } from './store/conversations';
+import {
+  type Conversation,
+  deleteConversation,
+  loadConversation,
+  saveConversation,
+} from './store/conversations';
 import { ledger } from './store/idempotency';
-import { runTurn, type TurnAnswer, type TurnInput, type TurnOutcome } from './turn';
+import { runTurn, TurnStopped, type TurnAnswer, type TurnInput, type TurnOutcome } from './turn';
 import { planTurn, type TurnRequest } from './turn-plan';
 
 /** A turn whose run died without finishing stops blocking the conversation after this long. */
@@ -66,10 +72,19 @@ export type RunResult =
   | { ok: true; kind: 'stream'; stream: ReadableStream<Uint8Array>; admission: Admission }
   | { ok: true; kind: 'report'; report: TurnReport; admission: Admission };
 
+interface RunningTurn {
+  turnId: string;
+  startedAt: number;
+  /** Aborted (with a `TurnStopped`) when the conversation is deleted mid-turn. */
+  stop: AbortController;
+  /** The turn's run, once started: a delete waits for it before removing the copy. */
+  settled: Promise<unknown> | null;
+}
+
 export class TurnSequencer extends DurableObject<Env> {
   #sql: SqlStorage;
   /** The turn running now, if any. */
-  #running: { turnId: string; startedAt: number } | null = null;
+  #running: RunningTurn | null = null;
   /**
    * The conversation as this object last stored it (it is its only writer), until its TTL.
    * TypeScript-private rather than #private so a test can drop it, as an eviction would.
@@ -95,14 +110,19 @@ export class TurnSequencer extends DurableObject<Env> {
   async run(job: TurnJob): Promise<RunResult> {
     const { request, ticket } = job;
     const config = settings(this.env);
-    // Neither waits for the other: the limiter's answer and the conversation.
-    const admitting = startTurn(this.env, ticket);
-    admitting.catch(() => {}); // awaited below; this only keeps an early rejection handled
+    let admitting: Promise<Admission> | undefined;
     let input: TurnInput;
     try {
-      input = planTurn(config, request, await this.#conversation(request));
+      // Held in memory (or new): the limiter is asked at once and decides while the turn is
+      // planned. After an eviction the conversation is read first, since the limiter's
+      // budget check needs its size.
+      const kept = this.#kept(request);
+      if (kept !== undefined) admitting = this.#admit(ticket, kept, request);
+      const stored = kept !== undefined ? kept : await this.#read(request);
+      input = planTurn(config, request, stored);
+      admitting ??= this.#admit(ticket, stored, request);
     } catch (err) {
-      await withdraw(this.env, ticket, admitting);
+      if (admitting) await withdraw(this.env, ticket, admitting);
       if (err instanceof ApiError) return { ok: false, error: errorReport(err) };
       throw err;
     }
@@ -118,7 +138,8 @@ export class TurnSequencer extends DurableObject<Env> {
     // The lock is held in memory, not in storage: a storage write here would hold Claude's
     // call (and our first byte) until it is confirmed, and a running turn lives only in this
     // instance anyway — if the instance goes, the turn went with it and the lock should too.
-    this.#running = { turnId: ticket.turnId, startedAt: now };
+    const stop = new AbortController();
+    this.#running = { turnId: ticket.turnId, startedAt: now, stop, settled: null };
     // Unconfirmed, for the same reason; the alarm only matters 30 s from now.
     this.ctx.storage.setAlarm(now + KEEPALIVE_MS, { allowUnconfirmed: true }).catch((err) => {
       console.error(JSON.stringify({ level: 'error', where: 'keepalive', error: String(err) }));
@@ -128,7 +149,8 @@ export class TurnSequencer extends DurableObject<Env> {
     const { conversation } = input;
     // Sent before Claude is called: the client has its conversation id at once.
     sse?.send('conversation', { conversation_id: conversation.id, turn: conversation.turns + 1 });
-    const running = this.#complete(job, input, sse);
+    const running = this.#complete(job, input, sse, stop.signal);
+    this.#running.settled = running;
     this.ctx.waitUntil(running);
     return sse
       ? { ok: true, kind: 'stream', stream: sse.readable, admission }
@@ -140,25 +162,53 @@ export class TurnSequencer extends DurableObject<Env> {
     if (this.#running) await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
   }
 
-  /** The conversation was deleted: forget it. */
-  async forget(): Promise<void> {
+  /**
+   * Deletes the conversation, and a delete wins over a running turn: the turn is stopped
+   * (its upstream call aborted, its readers told) and has settled — so it wrote nothing,
+   * or its write is done — before the KV copy goes. Being the conversation's only writer,
+   * this object is the one place where that order can be kept. Returns whether a turn was
+   * running (a new conversation is in KV only from its first turn on).
+   */
+  async forget(keyId: string, conversationId: string): Promise<{ stopped: boolean }> {
+    const running = this.#running;
+    if (running) {
+      running.stop.abort(
+        new TurnStopped(
+          new ApiError(
+            'not_found_error',
+            'The conversation was deleted while this turn ran; nothing of the turn was stored.',
+          ),
+        ),
+      );
+      await running.settled?.catch(() => {});
+    }
     this.kept = null;
+    await deleteConversation(this.env.CONVERSATIONS, keyId, conversationId);
     await this.ctx.storage.deleteAll();
     this.#hasState = false;
+    return { stopped: running !== null };
   }
 
   /**
-   * The conversation a turn continues: kept in memory from the last turn this object stored
-   * (no KV read, and never a stale one), else read from KV. A KV read older than the last
-   * committed turn — KV is last-writer-wins and may lag in other locations — is refused
-   * rather than sent upstream as an incomplete chain.
+   * The conversation a turn continues when no storage read is needed: none for a new one,
+   * or what this object last stored (it is the only writer, so never a stale copy);
+   * `undefined` when it must be read.
    */
-  async #conversation(request: TurnRequest): Promise<Conversation | null> {
+  #kept(request: TurnRequest): Conversation | null | undefined {
     if (!request.body.conversation_id) return null;
     const kept = this.kept;
     // Handed out as is: planning and running a turn build new objects and never change it.
     if (kept && kept.until > Date.now()) return kept.conversation;
     this.kept = null;
+    return undefined;
+  }
+
+  /**
+   * The conversation from KV. A copy older than the last committed turn — KV is
+   * last-writer-wins and may lag in other locations — is refused rather than sent upstream
+   * as an incomplete chain.
+   */
+  async #read(request: TurnRequest): Promise<Conversation | null> {
     const stored = await loadConversation(
       this.env.CONVERSATIONS,
       request.key.id,
@@ -167,6 +217,13 @@ export class TurnSequencer extends DurableObject<Env> {
     const committed = this.#committedTurns();
     if (stored && stored.turns < committed) throw conflict('stale', committed);
     return stored;
+  }
+
+  /** Asks the key's limiter for the turn, with its input estimated from what it will send. */
+  #admit(ticket: TurnTicket, stored: Conversation | null, request: TurnRequest) {
+    const admitting = startTurn(this.env, ticket, estimateTurnInput(stored, request.body));
+    admitting.catch(() => {}); // awaited later; this only keeps an early rejection handled
+    return admitting;
   }
 
   #keep(conversation: Conversation, ttlSeconds: number) {
@@ -187,17 +244,22 @@ export class TurnSequencer extends DurableObject<Env> {
     `);
   }
 
-  async #complete(job: TurnJob, input: TurnInput, sse: SseStream | null): Promise<TurnReport> {
+  async #complete(
+    job: TurnJob,
+    input: TurnInput,
+    sse: SseStream | null,
+    stop: AbortSignal,
+  ): Promise<TurnReport> {
     const log: Record<string, unknown> = { ...job.log, model: input.params.model };
     const emit = (event: ClientEvent) => {
       if (event.event === 'text' && log.ttft_ms === undefined)
         log.ttft_ms = Date.now() - job.startedAt;
       sse?.send(event.event, event.data);
     };
-    const outcome = await this.#runSafely(input, emit);
+    const outcome = await this.#runSafely(input, emit, stop);
     const usage = outcome.ok ? outcome.answer.usage : outcome.usage;
     if (outcome.ok) this.#keep(outcome.conversation, input.ttlSeconds);
-    else if (input.conversation.messages.length === 0) {
+    else if (input.conversation.messages.length === 0 && !stop.aborted) {
       // A new conversation whose first turn failed is kept empty, so the id the client
       // already has stays valid for a retry.
       await saveConversation(this.env.CONVERSATIONS, input.conversation, input.ttlSeconds).then(
@@ -234,9 +296,13 @@ export class TurnSequencer extends DurableObject<Env> {
     return report;
   }
 
-  async #runSafely(input: TurnInput, emit: (event: ClientEvent) => void): Promise<TurnOutcome> {
+  async #runSafely(
+    input: TurnInput,
+    emit: (event: ClientEvent) => void,
+    stop: AbortSignal,
+  ): Promise<TurnOutcome> {
     try {
-      return await runTurn(this.env, input, emit);
+      return await runTurn(this.env, input, emit, stop);
     } catch (err) {
       console.error(
         JSON.stringify({

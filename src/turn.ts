@@ -36,6 +36,16 @@ export interface TurnInput {
 
 class IdleTimeout extends Error {}
 
+/**
+ * The reason a turn's owner stops it from outside (its conversation was deleted): the
+ * upstream call is aborted, nothing is stored, and the turn ends with `error`.
+ */
+export class TurnStopped extends Error {
+  constructor(readonly error: ApiError) {
+    super(error.message);
+  }
+}
+
 export interface TurnAnswer {
   conversation_id: string;
   turn: number;
@@ -52,12 +62,17 @@ export async function runTurn(
   env: Env,
   input: TurnInput,
   emit: (event: ClientEvent) => void,
+  /** Aborted with a `TurnStopped` by the turn's owner. */
+  stop?: AbortSignal,
 ): Promise<TurnOutcome> {
   const { conversation, userMessage, params } = input;
   const messages = [...conversation.messages, userMessage];
   const translator = new StreamTranslator(emit);
   let lastByteAt = Date.now();
   const abort = new AbortController();
+  const stopped = () => abort.abort(stop?.reason);
+  if (stop?.aborted) stopped();
+  else stop?.addEventListener('abort', stopped, { once: true });
   // An upstream that goes silent (not even a ping) past the idle timeout ends the turn.
   const watchdog = setInterval(
     () => {
@@ -91,18 +106,25 @@ export async function runTurn(
       onBytes: () => (lastByteAt = Date.now()),
       signal: abort.signal,
     });
-    if (abort.signal.aborted) throw new IdleTimeout();
+    if (abort.signal.aborted) throw abort.signal.reason;
   } catch (err) {
-    const error = abort.signal.aborted
-      ? new ApiError(
-          'timeout_error',
-          `Claude sent nothing for ${Math.round(input.idleTimeoutMs / 1000)} s, so the turn was ended. Send it again.`,
-        )
-      : upstreamError(err);
+    const reason: unknown = abort.signal.aborted ? abort.signal.reason : null;
+    const error =
+      reason instanceof TurnStopped
+        ? reason.error
+        : reason
+          ? new ApiError(
+              'timeout_error',
+              `Claude sent nothing for ${Math.round(input.idleTimeoutMs / 1000)} s, so the turn was ended. Send it again.`,
+            )
+          : upstreamError(err);
     return { ok: false, error, usage: translator.usage };
   } finally {
     clearInterval(watchdog);
+    stop?.removeEventListener('abort', stopped);
   }
+  // Stopped after Claude's last byte: still nothing is stored.
+  if (stop?.aborted) return { ok: false, error: stopReason(stop), usage: translator.usage };
   const result = translator.finish();
   if (!result.ok) {
     return { ok: false, error: streamFailure(result.error), usage: result.usage };
@@ -124,6 +146,11 @@ export async function runTurn(
     updated_at: now,
     turns: conversation.turns + 1,
     last_message_id: turn.id,
+    context_tokens:
+      turn.usage.input_tokens +
+      turn.usage.cache_creation_input_tokens +
+      turn.usage.cache_read_input_tokens +
+      turn.usage.output_tokens,
     messages: [...messages, { role: 'assistant', content: turn.content }],
   };
   await saveConversation(env.CONVERSATIONS, updated, input.ttlSeconds);
@@ -143,4 +170,10 @@ export async function runTurn(
 /** An `error` event after the 200, or a stream that ended early: the upstream's own type. */
 function streamFailure(error: { type: string; message: string }): ApiError {
   return new ApiError(error.type, error.message, ERROR_STATUS[error.type as ErrorType] ?? 500);
+}
+
+function stopReason(signal: AbortSignal): ApiError {
+  return signal.reason instanceof TurnStopped
+    ? signal.reason.error
+    : new ApiError('api_error', 'The turn was stopped. Send it again.');
 }

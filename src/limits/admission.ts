@@ -18,6 +18,7 @@ import {
   refusalMessage,
   retryAfterSeconds,
   type TokenCharge,
+  type UsageSnapshot,
 } from './policy';
 
 export function limiter(env: Env, key: KeyRecord): DurableObjectStub<KeyLimiter> {
@@ -39,7 +40,7 @@ function apply(c: Context<AppEnv>, admission: Admission, ipLimit?: number) {
     const limit = admission.limit ?? 'requests_per_minute';
     throw new ApiError(
       'rate_limit_error',
-      refusalMessage(limit, admission.snapshot, ipLimit),
+      refusalMessage(limit, admission.snapshot, ipLimit, admission.estimate),
       429,
       {
         ...headers,
@@ -50,13 +51,21 @@ function apply(c: Context<AppEnv>, admission: Admission, ipLimit?: number) {
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
 }
 
+/**
+ * Counts one request that is not a turn in the key's minute window (and the client IP's):
+ * throws the 429, or puts the RateLimit fields on the answer.
+ */
+export async function countHit(c: Context<AppEnv>): Promise<UsageSnapshot> {
+  const { key, ...input } = countInput(c);
+  const admission = await limiter(c.env, key).hit(input);
+  apply(c, admission, input.ip?.limit);
+  return admission.snapshot;
+}
+
 /** For every authenticated `/v1/*` request that is not a turn: counts it in the minute window. */
 export function countRequest(): MiddlewareHandler<AppEnv> {
   return async function countRequest(c, next) {
-    const { key, ...input } = countInput(c);
-    const admission = await limiter(c.env, key).hit(input);
-    apply(c, admission, input.ip?.limit);
-    c.set('limitSnapshot', admission.snapshot);
+    c.set('limitSnapshot', await countHit(c));
     await next();
   };
 }
@@ -78,10 +87,13 @@ export function turnTicket(c: Context<AppEnv>): TurnTicket {
   return { keyId: key.id, turnId: randomToken(16), ...input };
 }
 
-/** Asks the key's limiter for the turn: counts the request, takes a concurrent slot, checks the day's tokens. */
-export function startTurn(env: Env, ticket: TurnTicket): Promise<Admission> {
+/**
+ * Asks the key's limiter for the turn: counts the request, takes a concurrent slot, and
+ * checks that the turn's estimated input (limits/estimate.ts) fits the day's tokens.
+ */
+export function startTurn(env: Env, ticket: TurnTicket, estimate: number): Promise<Admission> {
   const { keyId: _keyId, ...input } = ticket;
-  return limiterById(env, ticket.keyId).startTurn(input);
+  return limiterById(env, ticket.keyId).startTurn({ ...input, estimate });
 }
 
 /** The limiter's answer on the response: the 429, or the RateLimit fields on the answer. */

@@ -3,12 +3,13 @@
  * counters would be neither). SQLite holds three small tables:
  *   windows(name, start, count) — the key's minute window, and one per client IP for
  *                                 publishable keys (fixed windows aligned to the minute)
- *   turns(id, started)          — turns in flight (each holds one concurrent slot)
+ *   turns(id, started, reserved) — turns in flight (each holds one concurrent slot, and its
+ *                                 estimated input out of the day's budget until it ends)
  *   token_days(day, tokens, cache_creation, cache_read)
  *                               — tokens charged per UTC day, and how many of them were
  *                                 prompt-cache writes and reads
- * Each turn costs two calls: `startTurn` (count the request, take a slot, check the budget)
- * and `endTurn` (free the slot, charge the tokens).
+ * Each turn costs two calls: `startTurn` (count the request, take a slot, check that its
+ * estimated input fits the day's budget) and `endTurn` (free the slot, charge the tokens).
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { LimitName, Limits, TokenCharge, UsageSnapshot } from './policy';
@@ -25,6 +26,8 @@ export interface Admission {
   ok: boolean;
   /** The limit that refused the request, when `ok` is false. */
   limit?: LimitName;
+  /** For a `tokens_per_day` refusal: the turn's estimated input that did not fit. */
+  estimate?: number;
   snapshot: UsageSnapshot;
 }
 
@@ -32,6 +35,12 @@ interface CountInput {
   limits: Limits;
   /** Per-IP window for publishable keys. */
   ip?: { address: string; limit: number };
+}
+
+interface TurnInput extends CountInput {
+  turnId: string;
+  /** The turn's input, estimated at the edge (limits/estimate.ts). */
+  estimate: number;
 }
 
 export class KeyLimiter extends DurableObject<Env> {
@@ -42,32 +51,55 @@ export class KeyLimiter extends DurableObject<Env> {
     this.#sql = ctx.storage.sql;
     this.#sql.exec(`
       CREATE TABLE IF NOT EXISTS windows (name TEXT PRIMARY KEY, start INTEGER NOT NULL, count INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS turns (id TEXT PRIMARY KEY, started INTEGER NOT NULL);
-      DROP TABLE IF EXISTS days;
+      CREATE TABLE IF NOT EXISTS turns (id TEXT PRIMARY KEY, started INTEGER NOT NULL,
+        reserved INTEGER NOT NULL DEFAULT 0);
       CREATE TABLE IF NOT EXISTS token_days (
         day INTEGER PRIMARY KEY, tokens INTEGER NOT NULL,
         cache_creation INTEGER NOT NULL DEFAULT 0, cache_read INTEGER NOT NULL DEFAULT 0);
     `);
+    // Objects made before turns had a reservation get the column once.
+    const columns = this.#sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('turns')");
+    if (!columns.toArray().some((c) => c.name === 'reserved')) {
+      this.#sql.exec('ALTER TABLE turns ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0');
+    }
   }
 
   /** Counts one request that is not a turn (transcripts, usage). */
   hit(input: CountInput): Admission {
     const now = Date.now();
-    const refused = this.#refusal(input, now, false);
-    if (refused) return { ok: false, limit: refused, snapshot: this.#snapshot(input.limits, now) };
+    const refused = this.#refusal(input, now, null);
+    if (refused) return { ok: false, limit: refused, snapshot: this.#snapshot(input, now) };
     this.#count(input, now);
-    return { ok: true, snapshot: this.#snapshot(input.limits, now) };
+    return { ok: true, snapshot: this.#snapshot(input, now) };
   }
 
-  /** Counts the request, takes a concurrent slot and checks the day's token budget. */
-  startTurn(input: CountInput & { turnId: string }): Admission {
+  /**
+   * Counts the request, takes a concurrent slot and reserves the turn's estimated input,
+   * refusing a turn that cannot fit what is left of the day's budget after the turns in
+   * flight. Only the input is checked: a turn's output may take the day over by at most
+   * its `max_tokens`.
+   */
+  startTurn(input: TurnInput): Admission {
     const now = Date.now();
     this.#sql.exec('DELETE FROM turns WHERE started < ?', now - STALE_TURN_MS);
-    const refused = this.#refusal(input, now, true);
-    if (refused) return { ok: false, limit: refused, snapshot: this.#snapshot(input.limits, now) };
+    const estimate = Math.max(0, Math.ceil(input.estimate));
+    const refused = this.#refusal(input, now, estimate);
+    if (refused) {
+      return {
+        ok: false,
+        limit: refused,
+        ...(refused === 'tokens_per_day' ? { estimate } : {}),
+        snapshot: this.#snapshot(input, now),
+      };
+    }
     this.#count(input, now);
-    this.#sql.exec('INSERT OR REPLACE INTO turns (id, started) VALUES (?, ?)', input.turnId, now);
-    return { ok: true, snapshot: this.#snapshot(input.limits, now) };
+    this.#sql.exec(
+      'INSERT OR REPLACE INTO turns (id, started, reserved) VALUES (?, ?, ?)',
+      input.turnId,
+      now,
+      estimate,
+    );
+    return { ok: true, snapshot: this.#snapshot(input, now) };
   }
 
   /**
@@ -109,18 +141,21 @@ export class KeyLimiter extends DurableObject<Env> {
         cacheRead!,
       );
     }
-    return this.#snapshot(input.limits, now);
+    return this.#snapshot(input, now);
   }
 
-  #refusal(input: CountInput, now: number, turn: boolean): LimitName | null {
+  /** `estimate`: a turn's estimated input; null for a request that is not a turn. */
+  #refusal(input: CountInput, now: number, estimate: number | null): LimitName | null {
     const { limits, ip } = input;
     if (this.#windowCount('minute', now) >= limits.requests_per_minute)
       return 'requests_per_minute';
     if (ip && this.#windowCount(`ip:${ip.address}`, now) >= ip.limit)
       return 'ip_requests_per_minute';
-    if (!turn) return null;
+    if (estimate === null) return null;
     if (this.#openTurns() >= limits.concurrent_streams) return 'concurrent_streams';
-    if (this.#tokensToday(now) >= limits.tokens_per_day) return 'tokens_per_day';
+    const used = this.#tokensToday(now);
+    if (used >= limits.tokens_per_day || used + this.#reserved() + estimate > limits.tokens_per_day)
+      return 'tokens_per_day';
     return null;
   }
 
@@ -155,6 +190,12 @@ export class KeyLimiter extends DurableObject<Env> {
     return this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM turns').one().n;
   }
 
+  /** Estimated input of the turns in flight, held out of the day's budget until they end. */
+  #reserved(): number {
+    return this.#sql.exec<{ n: number }>('SELECT COALESCE(SUM(reserved), 0) AS n FROM turns').one()
+      .n;
+  }
+
   #today(now: number): { tokens: number; cache_creation: number; cache_read: number } {
     const day = dayStart(now);
     this.#sql.exec('DELETE FROM token_days WHERE day < ?', day);
@@ -171,9 +212,10 @@ export class KeyLimiter extends DurableObject<Env> {
     return this.#today(now).tokens;
   }
 
-  #snapshot(limits: Limits, now: number): UsageSnapshot {
+  #snapshot({ limits, ip }: CountInput, now: number): UsageSnapshot {
     const today = this.#today(now);
     return {
+      ...(ip ? { ip: { limit: ip.limit, used: this.#windowCount(`ip:${ip.address}`, now) } } : {}),
       limits,
       used: {
         requests_this_minute: this.#windowCount('minute', now),

@@ -26,6 +26,8 @@ export interface UsageSnapshot {
   };
   /** Epoch milliseconds. */
   resets: { minute: number; day: number };
+  /** A publishable key's window for the calling client IP (same minute as the key's). */
+  ip?: { limit: number; used: number };
 }
 
 /** What one turn is charged: every token, and the cache part of it for reporting. */
@@ -54,16 +56,30 @@ export function ipLimitFor(key: KeyRecord, env: Env): number | undefined {
 
 const secondsUntil = (at: number, now: number) => Math.max(1, Math.ceil((at - now) / 1000));
 
-/** `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers), both windows. */
+/**
+ * `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers): the key's
+ * minute and day windows, and for a publishable key the client IP's minute window
+ * (`"ip-minute"`), which is the one that refused when the IP is over its limit.
+ */
 export function rateLimitHeaders(
   snapshot: UsageSnapshot,
   now = Date.now(),
 ): Record<string, string> {
-  const { limits, used, resets } = snapshot;
-  return {
-    'RateLimit-Policy': `"minute";q=${limits.requests_per_minute};w=60, "day";q=${limits.tokens_per_day};w=86400`,
-    RateLimit: `"minute";r=${Math.max(0, limits.requests_per_minute - used.requests_this_minute)};t=${secondsUntil(resets.minute, now)}, "day";r=${Math.max(0, limits.tokens_per_day - used.tokens_today)};t=${secondsUntil(resets.day, now)}`,
-  };
+  const { limits, used, resets, ip } = snapshot;
+  const minute = secondsUntil(resets.minute, now);
+  const policy = [`"minute";q=${limits.requests_per_minute};w=60`];
+  const remaining = [
+    `"minute";r=${Math.max(0, limits.requests_per_minute - used.requests_this_minute)};t=${minute}`,
+  ];
+  if (ip) {
+    policy.push(`"ip-minute";q=${ip.limit};w=60`);
+    remaining.push(`"ip-minute";r=${Math.max(0, ip.limit - ip.used)};t=${minute}`);
+  }
+  policy.push(`"day";q=${limits.tokens_per_day};w=86400`);
+  remaining.push(
+    `"day";r=${Math.max(0, limits.tokens_per_day - used.tokens_today)};t=${secondsUntil(resets.day, now)}`,
+  );
+  return { 'RateLimit-Policy': policy.join(', '), RateLimit: remaining.join(', ') };
 }
 
 export function retryAfterSeconds(
@@ -81,8 +97,14 @@ export function refusalMessage(
   limit: LimitName,
   snapshot: UsageSnapshot,
   ipLimit?: number,
+  estimate?: number,
 ): string {
   const { limits } = snapshot;
+  if (limit === 'tokens_per_day' && estimate !== undefined) {
+    const left = Math.max(0, limits.tokens_per_day - snapshot.used.tokens_today);
+    const never = estimate > limits.tokens_per_day;
+    return `Rate limit reached: tokens_per_day (${limits.tokens_per_day} tokens for this key today, UTC). This turn's input is estimated at about ${estimate} tokens and ${left} are left today${left > 0 ? ' (less what turns in flight may use)' : ''}. ${never ? 'It can never fit the daily budget: send a shorter message or start a new conversation.' : 'Send a shorter message, or retry when the budget resets at 00:00 UTC.'}`;
+  }
   switch (limit) {
     case 'requests_per_minute':
       return `Rate limit reached: requests_per_minute (${limits.requests_per_minute} a minute for this key). Retry after the Retry-After seconds.`;

@@ -15,6 +15,15 @@ function bearer(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
+/** Says what is wrong with the Authorization header the client did send, if it sent one. */
+function missingKeyMessage(authorization: string | undefined): string {
+  if (authorization === undefined) return 'Missing API key: send "Authorization: Bearer <key>".';
+  // Two Authorization headers arrive joined by a comma.
+  if (authorization.includes(','))
+    return 'The Authorization header was sent more than once. Send exactly one: "Authorization: Bearer <key>".';
+  return 'The Authorization header is not of the form "Bearer <key>". Send "Authorization: Bearer <key>" (one key, no quotes).';
+}
+
 export function requireAdmin(): MiddlewareHandler<AppEnv> {
   return async function requireAdmin(c, next) {
     const token = bearer(c.req.header('authorization'));
@@ -37,13 +46,11 @@ export function requireAdmin(): MiddlewareHandler<AppEnv> {
 
 export function requireApiKey(): MiddlewareHandler<AppEnv> {
   return async function requireApiKey(c, next) {
-    const token = bearer(c.req.header('authorization')) ?? c.req.header('x-api-key') ?? null;
+    const authorization = c.req.header('authorization');
+    const token = bearer(authorization) ?? c.req.header('x-api-key') ?? null;
     if (!token) {
       await refuseFlood(c);
-      throw new ApiError(
-        'authentication_error',
-        'Missing API key: send "Authorization: Bearer <key>".',
-      );
+      throw new ApiError('authentication_error', missingKeyMessage(authorization));
     }
     const key = /^(sk|pk)_[A-Za-z0-9]{16,64}$/.test(token)
       ? await findKey(c.env.KEYS, token)

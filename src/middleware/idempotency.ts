@@ -8,6 +8,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { sha256Hex } from '../crypto';
 import type { AppEnv } from '../env';
 import { ApiError, invalid } from '../errors';
+import { countHit } from '../limits/admission';
 import { isStorable, ledger, type StoredAnswer } from '../store/idempotency';
 import { replayAsEventStream, wantsEventStream } from '../sse';
 
@@ -57,8 +58,13 @@ export function idempotency(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** The first answer again: as JSON, or for a stream request as a complete event stream. */
+/**
+ * The first answer again: as JSON, or for a stream request as a complete event stream. A
+ * replayed answer is a request like any other — it counts against the key's rate and
+ * carries the RateLimit fields — while a replayed refusal stays uncounted, as refusals are.
+ */
 async function replay(c: Context<AppEnv>, answer: StoredAnswer) {
+  if (answer.status >= 200 && answer.status < 300) await countHit(c);
   c.header('Idempotent-Replayed', 'true');
   const body = JSON.parse(answer.body);
   if (answer.status === 200 && wantsEventStream(c.req.header('accept'), await streamField(c))) {

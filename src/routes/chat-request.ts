@@ -4,6 +4,13 @@
  */
 import * as z from '../zod';
 
+/**
+ * More results than one assistant turn ever asks for; the turn planner then refuses any
+ * count other than the pending calls'. Checked before the elements are, so a hostile list
+ * costs nothing to refuse.
+ */
+export const MAX_TOOL_RESULTS = 512;
+
 const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
 const positiveInt = z.int().check(z.positive());
 
@@ -47,21 +54,30 @@ const toolChoice = z.union([
   }),
 ]);
 
+// Ours, and the Messages API's own shapes as every Claude guide writes them; the edge
+// always sends `display: "omitted"` whatever a client's `display` says (clients never see
+// thinking text). `anthropic/thinking.ts` maps both onto one form.
+const display = z.optional(z.enum(['omitted', 'summarized']));
 const thinking = z.union(
   [
     z.strictObject({ effort: z.enum(['low', 'medium', 'high', 'xhigh', 'max']) }),
     z.strictObject({ budget_tokens: positiveInt }),
     z.strictObject({ type: z.literal('disabled') }),
+    z.strictObject({ type: z.literal('enabled'), budget_tokens: positiveInt, display }),
+    z.strictObject({ type: z.literal('adaptive'), display }),
   ],
   {
     error:
-      'thinking must be {"effort":"low"|"medium"|"high"|"xhigh"|"max"}, {"budget_tokens":N} or {"type":"disabled"}',
+      'thinking must be {"effort":"low"|"medium"|"high"|"xhigh"|"max"}, {"budget_tokens":N}, {"type":"disabled"}, or the Messages API\'s {"type":"enabled","budget_tokens":N} or {"type":"adaptive"}',
   },
 );
 
 const toolResult = z.strictObject({
   tool_use_id: nonEmpty,
-  content: z.union([z.string(), z.array(userBlock)]),
+  content: z.union([z.string(), z.array(userBlock)], {
+    error:
+      'must be a string, or an array of content blocks of type "text", "image", "document" or "search_result"',
+  }),
   is_error: z.optional(z.boolean()),
 });
 
@@ -84,7 +100,15 @@ export const chatRequest = z
       ),
     ),
     tool_results: z.optional(
-      z.array(toolResult).check(z.minLength(1, 'must answer at least one tool_use')),
+      z
+        .array(toolResult)
+        .check(
+          z.minLength(1, 'must answer at least one tool_use'),
+          z.maxLength(
+            MAX_TOOL_RESULTS,
+            `must hold at most ${MAX_TOOL_RESULTS} results: one per pending tool call`,
+          ),
+        ),
     ),
     model: z.optional(nonEmpty),
     system: z.optional(

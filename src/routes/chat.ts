@@ -9,13 +9,13 @@ import { applyAdmission, turnTicket } from '../limits/admission';
 import { wantsEventStream } from '../sse';
 import { newConversationId } from '../store/conversations';
 import { type ErrorReport, type RunResult, sequencer } from '../turn-runner';
-import { parseWith, readJson } from '../validation';
+import { readJson, validateWith } from '../validation';
 import { chatRequest } from './chat-request';
 
 export const chat = new Hono<AppEnv>();
 
 chat.post('/', async (c) => {
-  const body = parseWith(chatRequest, await readJson(c));
+  const body = validateWith(chatRequest, await readJson(c));
   const key = c.get('apiKey');
   const conversationId = body.conversation_id ?? newConversationId();
   const ticket = turnTicket(c);

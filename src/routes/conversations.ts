@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { countRequest } from '../limits/admission';
-import { deleteConversation, loadConversation, transcript } from '../store/conversations';
+import { loadConversation, transcript } from '../store/conversations';
 import { sequencer } from '../turn-runner';
 
 export const conversations = new Hono<AppEnv>();
@@ -32,8 +32,10 @@ conversations.delete('/:id', async (c) => {
   const id = c.req.param('id');
   if (!CONVERSATION_ID.test(id)) throw notFound(id);
   const keyId = c.get('apiKey').id;
-  if (!(await loadConversation(c.env.CONVERSATIONS, keyId, id))) throw notFound(id);
-  await deleteConversation(c.env.CONVERSATIONS, keyId, id);
-  await sequencer(c.env, keyId, id).forget();
+  const stored = await loadConversation(c.env.CONVERSATIONS, keyId, id);
+  // The conversation's object deletes it, stopping a running turn first so that the turn
+  // cannot write it back (a new conversation has a running turn before it is in KV).
+  const { stopped } = await sequencer(c.env, keyId, id).forget(keyId, id);
+  if (!stored && !stopped) throw notFound(id);
   return c.body(null, 204);
 });

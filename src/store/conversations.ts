@@ -28,6 +28,11 @@ export interface Conversation {
    * messages): from which turn on, and to what (`null`: the model's default).
    */
   thinking_changes?: Array<{ turn: number; thinking: ThinkingRequest | null; at: string }>;
+  /**
+   * Claude's own count of the last turn: its whole input plus its output, which is what the
+   * next turn sends as history. For the day's budget check (limits/estimate.ts).
+   */
+  context_tokens?: number;
   /** Upstream id of the last assistant message, for `diagnostics.previous_message_id`. */
   last_message_id?: string;
   created_at: string;
