@@ -75,6 +75,8 @@ describe('requests per minute, per key', () => {
       });
     for (let i = 0; i < 10; i++) expect((await from('203.0.113.7')).status).toBe(200);
     const refused = await from('203.0.113.7');
+    expect(refused.headers.get('ratelimit')).toMatch(/"ip-minute";r=0;t=\d+/);
+    expect(refused.headers.get('ratelimit-policy')).toContain('"ip-minute";q=10;w=60');
     expect((await expectError(refused, 429, 'rate_limit_error')).message).toMatch(/client IP/);
     expect((await from('198.51.100.2')).status).toBe(200);
   });
