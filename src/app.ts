@@ -62,7 +62,7 @@ app.notFound((c) => {
   }
   throw new ApiError(
     'not_found_error',
-    `No endpoint at ${c.req.method} ${c.req.path}. See the README for the API.`,
+    `No endpoint at ${c.req.method} ${c.req.path}. GET /docs lists every route (docs/API.md in the repository).`,
   );
 });
 app.onError(renderError);

@@ -106,8 +106,33 @@ const spec = {
         responses: { 204: { description: 'Revoked' }, ...errors },
       },
     },
+    '/v1/usage': {
+      get: {
+        summary: "The key's limits, what it used this minute and today, when each window resets",
+        security: bearer,
+        responses: {
+          200: {
+            description:
+              '{key_id, limits: {requests_per_minute, concurrent_streams, tokens_per_day}, used: {requests_this_minute, open_streams, tokens_today, cache_creation_input_tokens_today, cache_read_input_tokens_today}, resets: {minute, day}}',
+          },
+          ...errors,
+        },
+      },
+    },
     '/health': {
       get: { summary: 'Liveness', responses: { 200: { description: '{"status":"ok"}' } } },
+    },
+    '/openapi.json': {
+      get: {
+        summary: 'This OpenAPI 3.1 description',
+        responses: { 200: { description: 'OpenAPI document' } },
+      },
+    },
+    '/docs': {
+      get: {
+        summary: 'Human-readable API docs',
+        responses: { 200: { description: 'HTML page' } },
+      },
     },
   },
 } as const;

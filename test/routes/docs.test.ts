@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { app } from '../../src/app';
 import { call } from '../helpers/api';
 
 describe('API description', () => {
@@ -22,6 +23,20 @@ describe('API description', () => {
       ]),
     );
     expect(chat.additionalProperties).toBe(false);
+  });
+
+  it('describes every route the Worker serves, with its methods', async () => {
+    const spec = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const served = app.routes
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`);
+    expect(served.length).toBeGreaterThan(5);
+    for (const route of served) {
+      const [method, path] = route.split(' ') as [string, string];
+      expect(spec.paths[path]?.[method.toLowerCase()], route).toBeDefined();
+    }
   });
 
   it('serves human-readable docs at /docs', async () => {
