@@ -1,33 +1,23 @@
 /**
  * The Hono app: cross-cutting middleware, then one sub-app per resource. Errors from
- * anywhere are rendered by `renderError` in the contract's shape.
+ * anywhere are rendered by `renderError` in the contract's shape; a known path with a
+ * method its router does not serve is a 405 listing the ones it does.
  */
 import { Hono } from 'hono';
 import type { AppEnv } from './env';
-import { ApiError, renderError } from './errors';
+import { ApiError } from './errors';
 import { requireAdmin, requireApiKey } from './middleware/auth';
 import { limitBody } from './middleware/body-limit';
 import { cors } from './middleware/cors';
+import { floodFilter } from './middleware/flood';
 import { idempotency } from './middleware/idempotency';
+import { renderError } from './middleware/render-error';
 import { requestContext } from './middleware/request-context';
 import { admin } from './routes/admin';
 import { chat } from './routes/chat';
 import { conversations } from './routes/conversations';
 import { docs } from './routes/docs';
 import { usage } from './routes/usage';
-import { floodFilter } from './limits/flood';
-
-/** Routes and their methods, for 405 answers (Hono itself only knows "no match"). */
-const ROUTES: Array<[RegExp, string[]]> = [
-  [/^\/health$/, ['GET']],
-  [/^\/openapi\.json$/, ['GET']],
-  [/^\/docs$/, ['GET']],
-  [/^\/v1\/chat$/, ['POST']],
-  [/^\/v1\/usage$/, ['GET']],
-  [/^\/v1\/conversations\/[^/]+$/, ['GET', 'DELETE']],
-  [/^\/admin\/keys$/, ['GET', 'POST']],
-  [/^\/admin\/keys\/[^/]+$/, ['DELETE']],
-];
 
 export const app = new Hono<AppEnv>();
 
@@ -51,13 +41,13 @@ app.route('/v1/usage', usage);
 app.route('/admin', admin);
 
 app.notFound((c) => {
-  const route = ROUTES.find(([pattern]) => pattern.test(c.req.path));
-  if (route) {
+  const allowed = methodsServedAt(c.req.path);
+  if (allowed.length > 0) {
     throw new ApiError(
       'invalid_request_error',
-      `${c.req.method} is not allowed on ${c.req.path}. Use ${route[1].join(' or ')}.`,
+      `${c.req.method} is not allowed on ${c.req.path}. Use ${allowed.join(' or ')}.`,
       405,
-      { allow: route[1].join(', ') },
+      { allow: allowed.join(', ') },
     );
   }
   throw new ApiError(
@@ -66,3 +56,22 @@ app.notFound((c) => {
   );
 });
 app.onError(renderError);
+
+let served: Array<{ pattern: RegExp; method: string }> | undefined;
+
+/** The methods the routers above serve at a path, read from the routers themselves. */
+function methodsServedAt(path: string): string[] {
+  served ??= app.routes
+    .filter((route) => route.method !== 'ALL')
+    .map((route) => ({ pattern: routePattern(route.path), method: route.method }));
+  return [...new Set(served.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+}
+
+/** A Hono route path (`/v1/conversations/:id`) as a regular expression over request paths. */
+function routePattern(path: string): RegExp {
+  const source = path
+    .split('/')
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}$`);
+}

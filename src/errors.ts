@@ -1,10 +1,9 @@
 /**
- * One error type for the whole service, rendered in one place in the Messages API's own
- * shape: `{"type":"error","error":{"type","message"},"request_id"}`.
+ * One error type for the whole service, in the Messages API's own shape:
+ * `{"type":"error","error":{"type","message"},"request_id"}`. Thrown anywhere, rendered in
+ * one place (middleware/render-error.ts); it crosses a Durable Object's RPC boundary as
+ * plain data (`toJSON` / `ApiError.from`), because an Error's own fields do not survive it.
  */
-import type { Context } from 'hono';
-import { HTTPException } from 'hono/http-exception';
-import type { AppEnv } from './env';
 
 export const ERROR_STATUS = {
   invalid_request_error: 400,
@@ -21,6 +20,14 @@ export const ERROR_STATUS = {
 
 export type ErrorType = keyof typeof ERROR_STATUS;
 
+/** An `ApiError` as plain data, for RPC. */
+export interface ApiErrorJson {
+  type: string;
+  message: string;
+  status: number;
+  headers: Record<string, string>;
+}
+
 export class ApiError extends Error {
   readonly status: number;
   constructor(
@@ -30,8 +37,21 @@ export class ApiError extends Error {
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
-    this.status = status ?? ERROR_STATUS[type as ErrorType] ?? 500;
+    this.status = status ?? statusFor(type);
   }
+
+  toJSON(): ApiErrorJson {
+    return { type: this.type, message: this.message, status: this.status, headers: this.headers };
+  }
+
+  static from({ type, message, status, headers }: ApiErrorJson): ApiError {
+    return new ApiError(type, message, status, headers);
+  }
+}
+
+/** The status the Messages API uses for an error type; 500 for a type it does not list. */
+export function statusFor(type: string): number {
+  return ERROR_STATUS[type as ErrorType] ?? 500;
 }
 
 export function invalid(message: string): ApiError {
@@ -40,28 +60,4 @@ export function invalid(message: string): ApiError {
 
 export function errorBody(type: string, message: string, requestId: string) {
   return { type: 'error' as const, error: { type, message }, request_id: requestId };
-}
-
-/** `app.onError`: ApiErrors as they are; anything else is a bug, logged and shown as a plain 500. */
-export function renderError(err: Error, c: Context<AppEnv>): Response {
-  const requestId = c.get('requestId') ?? 'req_unknown';
-  let apiError: ApiError;
-  if (err instanceof ApiError) {
-    apiError = err;
-  } else if (err instanceof HTTPException && err.status < 500) {
-    // Hono's own middleware (e.g. malformed JSON seen by its validators) signals with this.
-    apiError = new ApiError('invalid_request_error', err.message || 'Bad request', err.status);
-  } else {
-    console.error(
-      JSON.stringify({ level: 'error', request_id: requestId, error: String(err?.stack ?? err) }),
-    );
-    apiError = new ApiError(
-      'api_error',
-      'Internal server error. Quote the request_id when reporting it.',
-    );
-  }
-  return c.json(errorBody(apiError.type, apiError.message, requestId), apiError.status as 400, {
-    ...apiError.headers,
-    'request-id': requestId,
-  });
 }

@@ -18,13 +18,8 @@ import type {
   ToolUseBlock,
   Usage,
 } from '@anthropic-ai/sdk/resources/messages';
-
-export type Phase = 'thinking' | 'answering';
-
-export type ClientEvent =
-  | { event: 'status'; data: { phase: Phase } }
-  | { event: 'text'; data: { text: string } }
-  | { event: 'tool_use'; data: { id: string; name: string; input: unknown } };
+import type { TurnUsage } from '../contract/answer';
+import type { ClientEvent, Phase } from '../contract/events';
 
 /** Anything the wire can carry: the SDK's typed events, `ping`, `error`, or an unknown type. */
 export type WireEvent =
@@ -32,16 +27,6 @@ export type WireEvent =
   | { type: 'ping' }
   | { type: 'error'; error: { type: string; message: string } }
   | { type: string; [field: string]: unknown };
-
-/** Token counts as the client sees them (cumulative, from the last `message_delta`). */
-export interface TurnUsage {
-  /** Input tokens not read from or written to the prompt cache. */
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_input_tokens: number;
-  cache_read_input_tokens: number;
-  thinking_tokens?: number;
-}
 
 export interface CompletedTurn {
   /** Upstream message id (`msg_…`). */
@@ -252,17 +237,4 @@ function parseInput(json: string): unknown {
   } catch {
     return {};
   }
-}
-
-/** The blocks a client may see: text and tool calls, never thinking data. */
-export function visibleContent(content: readonly ContentBlock[]) {
-  const out: Array<
-    { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown }
-  > = [];
-  for (const block of content) {
-    if (block.type === 'text') out.push({ type: 'text', text: block.text });
-    else if (block.type === 'tool_use')
-      out.push({ type: 'tool_use', id: block.id, name: block.name, input: block.input });
-  }
-  return out;
 }

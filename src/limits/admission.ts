@@ -1,90 +1,48 @@
 /**
- * The Worker's side of the limits: one call to the key's `KeyLimiter` when a request or
- * turn starts (refusing with 429 + Retry-After, or stamping the RateLimit fields on the
- * answer), and one when a turn ends.
+ * Asking the key's `KeyLimiter`, from wherever a request or turn is taken (the Worker, the
+ * conversation's object): count a request, start a turn (count it, take a concurrent slot,
+ * reserve its estimated input), and end or take back a turn. Plain data in and out, so a
+ * turn's ticket can travel with the turn over RPC.
  */
-import type { Context, MiddlewareHandler } from 'hono';
-import type { TurnUsage } from '../anthropic/stream';
-import { randomToken } from '../crypto';
-import type { AppEnv } from '../env';
-import { ApiError } from '../errors';
+import type { TurnUsage } from '../contract/answer';
+import type { Limits, TokenCharge } from '../contract/usage';
+import { randomToken } from '../lib/crypto';
+import { logError } from '../log';
 import type { KeyRecord } from '../store/keys';
-import type { Admission, KeyLimiter } from './limiter';
-import {
-  ipLimitFor,
-  type Limits,
-  limitsFor,
-  rateLimitHeaders,
-  refusalMessage,
-  retryAfterSeconds,
-  type TokenCharge,
-  type UsageSnapshot,
-} from './policy';
+import { type Admission, limiterFor } from './limiter';
+import { ipLimitFor, limitsFor } from './policy';
 
-export function limiter(env: Env, key: KeyRecord): DurableObjectStub<KeyLimiter> {
-  return limiterById(env, key.id);
-}
-
-function countInput(c: Context<AppEnv>) {
-  const key = c.get('apiKey');
-  const limits = limitsFor(key, c.env);
-  const ipLimit = ipLimitFor(key, c.env);
-  const address = c.req.header('cf-connecting-ip') ?? 'unknown';
-  return { key, limits, ...(ipLimit ? { ip: { address, limit: ipLimit } } : {}) };
-}
-
-/** Throws the 429, or puts the RateLimit fields on the eventual answer. */
-function apply(c: Context<AppEnv>, admission: Admission, ipLimit?: number) {
-  const headers = rateLimitHeaders(admission.snapshot);
-  if (!admission.ok) {
-    const limit = admission.limit ?? 'requests_per_minute';
-    throw new ApiError(
-      'rate_limit_error',
-      refusalMessage(limit, admission.snapshot, ipLimit, admission.estimate),
-      429,
-      {
-        ...headers,
-        'Retry-After': String(retryAfterSeconds(limit, admission.snapshot)),
-      },
-    );
-  }
-  for (const [name, value] of Object.entries(headers)) c.header(name, value);
-}
-
-/**
- * Counts one request that is not a turn in the key's minute window (and the client IP's):
- * throws the 429, or puts the RateLimit fields on the answer.
- */
-export async function countHit(c: Context<AppEnv>): Promise<UsageSnapshot> {
-  const { key, ...input } = countInput(c);
-  const admission = await limiter(c.env, key).hit(input);
-  apply(c, admission, input.ip?.limit);
-  return admission.snapshot;
-}
-
-/** For every authenticated `/v1/*` request that is not a turn: counts it in the minute window. */
-export function countRequest(): MiddlewareHandler<AppEnv> {
-  return async function countRequest(c, next) {
-    c.set('limitSnapshot', await countHit(c));
-    await next();
-  };
+/** What the limiter needs to count a request: the key's limits and, for a `pk_` key, the IP's. */
+export interface CountInput {
+  limits: Limits;
+  ip?: { address: string; limit: number };
 }
 
 /**
  * An admitted turn, in a form that can travel to the Durable Object that runs it: the
  * slot is ended from there when the upstream call ends, however it ends.
  */
-export interface TurnTicket {
+export interface TurnTicket extends CountInput {
   keyId: string;
   turnId: string;
-  limits: Limits;
-  ip?: { address: string; limit: number };
+}
+
+export function countInput(env: Env, key: KeyRecord, clientIp: string | undefined): CountInput {
+  const ipLimit = ipLimitFor(key, env);
+  return {
+    limits: limitsFor(key, env),
+    ...(ipLimit ? { ip: { address: clientIp ?? 'unknown', limit: ipLimit } } : {}),
+  };
 }
 
 /** A turn's ticket, made where the request is known (key, client IP) and sent with the turn. */
-export function turnTicket(c: Context<AppEnv>): TurnTicket {
-  const { key, ...input } = countInput(c);
-  return { keyId: key.id, turnId: randomToken(16), ...input };
+export function turnTicket(env: Env, key: KeyRecord, clientIp: string | undefined): TurnTicket {
+  return { keyId: key.id, turnId: randomToken(16), ...countInput(env, key, clientIp) };
+}
+
+/** Counts one request that is not a turn in the key's minute window (and the client IP's). */
+export function countHit(env: Env, keyId: string, input: CountInput): Promise<Admission> {
+  return limiterFor(env, keyId).hit(input);
 }
 
 /**
@@ -92,13 +50,8 @@ export function turnTicket(c: Context<AppEnv>): TurnTicket {
  * checks that the turn's estimated input (limits/estimate.ts) fits the day's tokens.
  */
 export function startTurn(env: Env, ticket: TurnTicket, estimate: number): Promise<Admission> {
-  const { keyId: _keyId, ...input } = ticket;
-  return limiterById(env, ticket.keyId).startTurn({ ...input, estimate });
-}
-
-/** The limiter's answer on the response: the 429, or the RateLimit fields on the answer. */
-export function applyAdmission(c: Context<AppEnv>, admission: Admission, ticket: TurnTicket) {
-  apply(c, admission, ticket.ip?.limit);
+  const { keyId, ...input } = ticket;
+  return limiterFor(env, keyId).startTurn({ ...input, estimate });
 }
 
 /** The turn was refused after the limiter was asked: if it was admitted, give it back. */
@@ -111,10 +64,6 @@ export async function withdraw(
   if (admission?.ok) await cancelTurn(env, ticket);
 }
 
-function limiterById(env: Env, keyId: string) {
-  return env.LIMITER.get(env.LIMITER.idFromName(keyId));
-}
-
 /** Frees the slot and charges the turn's tokens. Never throws. */
 export async function endTurn(
   env: Env,
@@ -122,28 +71,21 @@ export async function endTurn(
   usage: TurnUsage | undefined,
 ): Promise<void> {
   try {
-    await limiterById(env, ticket.keyId).endTurn({
+    await limiterFor(env, ticket.keyId).endTurn({
       turnId: ticket.turnId,
       charge: chargeFor(usage),
       limits: ticket.limits,
     });
   } catch (err) {
     // The slot is reclaimed as stale later; the answer must not fail for it.
-    console.error(
-      JSON.stringify({
-        level: 'error',
-        where: 'endTurn',
-        key_id: ticket.keyId,
-        error: String(err),
-      }),
-    );
+    logError('endTurn', err, { key_id: ticket.keyId });
   }
 }
 
 /** A turn admitted here but refused by its conversation: free the slot, uncount the request. */
 export async function cancelTurn(env: Env, ticket: TurnTicket): Promise<void> {
-  const { keyId: _keyId, ...input } = ticket;
-  await limiterById(env, ticket.keyId)
+  const { keyId, ...input } = ticket;
+  await limiterFor(env, keyId)
     .cancelTurn(input)
     .catch(() => {});
 }

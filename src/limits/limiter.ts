@@ -12,7 +12,7 @@
  * estimated input fits the day's budget) and `endTurn` (free the slot, charge the tokens).
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { LimitName, Limits, TokenCharge, UsageSnapshot } from './policy';
+import type { LimitName, Limits, TokenCharge, UsageSnapshot } from '../contract/usage';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -231,3 +231,7 @@ export class KeyLimiter extends DurableObject<Env> {
 
 const minuteStart = (now: number) => now - (now % MINUTE);
 const dayStart = (now: number) => now - (now % DAY);
+
+export function limiterFor(env: Env, keyId: string): DurableObjectStub<KeyLimiter> {
+  return env.LIMITER.getByName(keyId);
+}

@@ -2,40 +2,11 @@
  * What a key may do (its own `limits`, the operator's defaults for the rest) and how the
  * answer is told to clients: `Retry-After` and the IETF RateLimit draft fields.
  */
-import { positiveInt } from '../env';
+import type { LimitName, Limits, UsageSnapshot } from '../contract/usage';
+import { positiveInt } from '../config';
+import { ApiError } from '../errors';
 import type { KeyRecord } from '../store/keys';
-
-export interface Limits {
-  requests_per_minute: number;
-  concurrent_streams: number;
-  tokens_per_day: number;
-}
-
-export type LimitName = keyof Limits | 'ip_requests_per_minute';
-
-/** What the limiter reports after each check: the key's state and when each window resets. */
-export interface UsageSnapshot {
-  limits: Limits;
-  used: {
-    requests_this_minute: number;
-    open_streams: number;
-    tokens_today: number;
-    /** Of tokens_today: prompt-cache writes and reads (also counted in tokens_today). */
-    cache_creation_input_tokens_today: number;
-    cache_read_input_tokens_today: number;
-  };
-  /** Epoch milliseconds. */
-  resets: { minute: number; day: number };
-  /** A publishable key's window for the calling client IP (same minute as the key's). */
-  ip?: { limit: number; used: number };
-}
-
-/** What one turn is charged: every token, and the cache part of it for reporting. */
-export interface TokenCharge {
-  tokens: number;
-  cache_creation: number;
-  cache_read: number;
-}
+import type { Admission } from './limiter';
 
 export function limitsFor(key: KeyRecord, env: Env): Limits {
   return {
@@ -82,18 +53,14 @@ export function rateLimitHeaders(
   return { 'RateLimit-Policy': policy.join(', '), RateLimit: remaining.join(', ') };
 }
 
-export function retryAfterSeconds(
-  limit: LimitName,
-  snapshot: UsageSnapshot,
-  now = Date.now(),
-): number {
+function retryAfterSeconds(limit: LimitName, snapshot: UsageSnapshot, now = Date.now()): number {
   if (limit === 'tokens_per_day') return secondsUntil(snapshot.resets.day, now);
   // A turn slot frees whenever some turn ends; there is no schedule to point at.
   if (limit === 'concurrent_streams') return 1;
   return secondsUntil(snapshot.resets.minute, now);
 }
 
-export function refusalMessage(
+function refusalMessage(
   limit: LimitName,
   snapshot: UsageSnapshot,
   ipLimit?: number,
@@ -115,4 +82,18 @@ export function refusalMessage(
     case 'tokens_per_day':
       return `Rate limit reached: tokens_per_day (${limits.tokens_per_day} tokens for this key today, UTC). The budget resets at 00:00 UTC.`;
   }
+}
+
+/** The 429 for a refused admission, with `Retry-After` and the RateLimit fields. */
+export function refusalError(admission: Admission, ipLimit?: number): ApiError {
+  const limit = admission.limit ?? 'requests_per_minute';
+  return new ApiError(
+    'rate_limit_error',
+    refusalMessage(limit, admission.snapshot, ipLimit, admission.estimate),
+    429,
+    {
+      ...rateLimitHeaders(admission.snapshot),
+      'Retry-After': String(retryAfterSeconds(limit, admission.snapshot)),
+    },
+  );
 }

@@ -4,10 +4,10 @@
  * only from their `allowed_origins`.
  */
 import type { MiddlewareHandler } from 'hono';
-import { secretsEqual } from '../crypto';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { refuseFlood } from '../limits/flood';
+import { secretsEqual } from '../lib/crypto';
+import { refuseFlood } from './flood';
 import { findKey } from '../store/keys';
 
 function bearer(header: string | undefined): string | null {

@@ -1,7 +1,8 @@
 /** Refuses bodies over MAX_BODY_BYTES with a 413 before they are read in full. */
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { type AppEnv, settings } from '../env';
+import { settings } from '../config';
+import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 
 export function limitBody(): MiddlewareHandler<AppEnv> {

@@ -1,16 +1,18 @@
 /**
- * Applies `Idempotency-Key` to a route (see store/idempotency.ts for the rules). A JSON
- * answer is stored here; a streamed one is stored by the turn's runner when its stream
- * ends (the route says so with `idempotencyDelegated`), and replayed as a complete event
- * stream.
+ * `Idempotency-Key` on a route (the rules: store/idempotency.ts). Claims the key before the
+ * route runs and replays a stored answer instead of running it again. The claimed key is
+ * handed to the route (`idempotencyKey`), whose producer stores the answer — a turn's is
+ * stored by the conversation's object when the turn ends, a stream's included; a refusal
+ * (an error thrown on the way) is settled here.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { sha256Hex } from '../crypto';
+import { frames, replayEvents } from '../conversation/sse';
 import type { AppEnv } from '../env';
 import { ApiError, invalid } from '../errors';
-import { countHit } from '../limits/admission';
-import { isStorable, ledger, type StoredAnswer } from '../store/idempotency';
-import { replayAsEventStream, wantsEventStream } from '../sse';
+import { sha256Hex } from '../lib/crypto';
+import { ledgerFor, settle, type StoredAnswer } from '../store/idempotency';
+import { wantsEventStream } from '../contract/chat-request';
+import { countThisRequest } from './rate-limit';
 
 const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -23,16 +25,15 @@ export function idempotency(): MiddlewareHandler<AppEnv> {
         'Idempotency-Key must be 1-255 visible ASCII characters (a UUID is a good choice).',
       );
     }
-    const store = ledger(c.env, c.get('apiKey').id);
-    const claim = await store.claim({ key, bodyHash: await sha256Hex(await c.req.text()) });
+    const keyId = c.get('apiKey').id;
+    const bodyHash = await sha256Hex(await c.req.text());
+    const claim = await ledgerFor(c.env, keyId).claim({ key, bodyHash });
     if (claim.state === 'running') {
       throw new ApiError(
         'conflict_error',
         'A request with this Idempotency-Key is still being processed. Retry when it has finished.',
         409,
-        {
-          'Retry-After': '1',
-        },
+        { 'Retry-After': '1' },
       );
     }
     if (claim.state === 'mismatch') {
@@ -44,17 +45,12 @@ export function idempotency(): MiddlewareHandler<AppEnv> {
     }
     if (claim.state === 'done') return replay(c, claim.answer);
 
-    try {
-      await next();
-    } catch (err) {
-      await store.release({ key });
-      throw err;
+    c.set('idempotencyKey', key);
+    await next();
+    // Hono has rendered a thrown error by now (c.error): a refusal, settled here.
+    if (c.error) {
+      await settle(c.env, keyId, key, { status: c.res.status, body: await c.res.clone().text() });
     }
-    // A streamed answer is known only when its stream ends: whoever runs it stores it.
-    if (c.get('idempotencyDelegated')) return;
-    const answer: StoredAnswer = { status: c.res.status, body: await c.res.clone().text() };
-    if (isStorable(answer.status)) await store.complete({ key, answer });
-    else await store.release({ key });
   };
 }
 
@@ -64,11 +60,11 @@ export function idempotency(): MiddlewareHandler<AppEnv> {
  * carries the RateLimit fields — while a replayed refusal stays uncounted, as refusals are.
  */
 async function replay(c: Context<AppEnv>, answer: StoredAnswer) {
-  if (answer.status >= 200 && answer.status < 300) await countHit(c);
+  if (answer.status >= 200 && answer.status < 300) await countThisRequest(c);
   c.header('Idempotent-Replayed', 'true');
   const body = JSON.parse(answer.body);
   if (answer.status === 200 && wantsEventStream(c.req.header('accept'), await streamField(c))) {
-    return c.body(replayAsEventStream(body), 200, {
+    return c.body(frames(replayEvents(body)), 200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
     });

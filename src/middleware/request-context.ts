@@ -1,14 +1,14 @@
 /**
  * Gives every request an id (`request-id` header, and `request_id` in every error body) and
- * writes exactly one structured log line for it: request id, key id, route, status,
- * duration, and for turns the conversation, time to first text and tokens. A turn's line
- * is written by the Durable Object that runs it, when the turn ends, so it carries the
- * turn's real figures.
- * Nothing secret is logged: no keys, no bodies, no signatures.
+ * writes its one log line when the answer's head is ready: request id, key id, route,
+ * status, duration, and what the route and the error renderer added (conversation id, error
+ * type). A turn also gets a line of its own from the conversation's object when it ends,
+ * with the turn's figures (conversation/run.ts); the request id joins the two.
  */
 import type { MiddlewareHandler } from 'hono';
-import { randomToken } from '../crypto';
 import type { AppEnv } from '../env';
+import { randomToken } from '../lib/crypto';
+import { logLine } from '../log';
 
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
@@ -20,18 +20,15 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     c.set('log', fields);
     await next();
     c.res.headers.set('request-id', requestId);
-    const write = () =>
-      console.log(
-        JSON.stringify({
-          request_id: requestId,
-          method: c.req.method,
-          route: c.req.routePath,
-          status: c.res.status,
-          key_id: c.get('apiKey')?.id,
-          ms: Date.now() - started,
-          ...fields,
-        }),
-      );
-    if (!c.get('logDelegated')) write();
+    logLine({
+      event: 'request',
+      request_id: requestId,
+      method: c.req.method,
+      route: c.req.routePath,
+      status: c.res.status,
+      key_id: c.get('apiKey')?.id,
+      ms: Date.now() - started,
+      ...fields,
+    });
   };
 }

@@ -1,10 +1,10 @@
 /** `GET` / `DELETE /v1/conversations/:id`: the transcript without any thinking data. */
 import { Hono } from 'hono';
+import { conversationFor } from '../conversation/object';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { countRequest } from '../limits/admission';
+import { countRequest } from '../middleware/rate-limit';
 import { loadConversation, transcript } from '../store/conversations';
-import { sequencer } from '../turn-runner';
 
 export const conversations = new Hono<AppEnv>();
 
@@ -35,7 +35,7 @@ conversations.delete('/:id', async (c) => {
   const stored = await loadConversation(c.env.CONVERSATIONS, keyId, id);
   // The conversation's object deletes it, stopping a running turn first so that the turn
   // cannot write it back (a new conversation has a running turn before it is in KV).
-  const { stopped } = await sequencer(c.env, keyId, id).forget(keyId, id);
+  const { stopped } = await conversationFor(c.env, keyId, id).forget(keyId, id);
   if (!stored && !stopped) throw notFound(id);
   return c.body(null, 204);
 });

@@ -4,10 +4,10 @@
  */
 import { Hono } from 'hono';
 import { html, raw } from 'hono/html';
-import * as z from '../zod';
+import { newKeyRequest } from '../contract/admin-request';
+import { chatRequest } from '../contract/chat-request';
+import * as z from '../contract/zod';
 import type { AppEnv } from '../env';
-import { newKeyRequest } from './admin';
-import { chatRequest } from './chat-request';
 
 const schema = (s: z.ZodMiniType) => {
   const { $schema: _, ...rest } = z.toJSONSchema(s, {

@@ -1,7 +1,7 @@
 /** `GET /v1/usage`: the key's limits, what it has used, and when each window resets. */
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
-import { countRequest } from '../limits/admission';
+import { countRequest } from '../middleware/rate-limit';
 
 export const usage = new Hono<AppEnv>();
 

@@ -12,8 +12,8 @@ import type {
   TextBlockParam,
   Tool,
 } from '@anthropic-ai/sdk/resources/messages';
-import type { ThinkingRequest } from '../anthropic/thinking';
-import { randomToken } from '../crypto';
+import type { ThinkingRequest } from '../contract/thinking';
+import { randomToken } from '../lib/crypto';
 
 export interface Conversation {
   id: string;

@@ -8,6 +8,11 @@
  * Stored: answers, and refusals that are final for that body (400, 404, 413, 422).
  * Not stored: outcomes that changed nothing and are worth retrying — 409 (busy
  * conversation), 429, 5xx, 529, 504 — so the same key may be sent again.
+ *
+ * Who settles a claim: the route's middleware claims it and replays stored answers
+ * (middleware/idempotency.ts); whoever produces the outcome settles it with `settle` — the
+ * conversation's object for a turn it ran (JSON or stream: only it sees a stream's end),
+ * the middleware for a refusal.
  */
 import { DurableObject } from 'cloudflare:workers';
 
@@ -76,11 +81,23 @@ export class IdempotencyLedger extends DurableObject<Env> {
   }
 }
 
-export function ledger(env: Env, keyId: string): DurableObjectStub<IdempotencyLedger> {
-  return env.IDEMPOTENCY.get(env.IDEMPOTENCY.idFromName(keyId));
+export function ledgerFor(env: Env, keyId: string): DurableObjectStub<IdempotencyLedger> {
+  return env.IDEMPOTENCY.getByName(keyId);
+}
+
+/** Stores an outcome that is final for its body, or frees the key for a retry. */
+export async function settle(
+  env: Env,
+  keyId: string,
+  key: string,
+  answer: StoredAnswer | null,
+): Promise<void> {
+  const ledger = ledgerFor(env, keyId);
+  if (answer && isStorable(answer.status)) await ledger.complete({ key, answer });
+  else await ledger.release({ key });
 }
 
 /** Final for that body: replaying it is right. Everything else may be retried. */
-export function isStorable(status: number): boolean {
+function isStorable(status: number): boolean {
   return (status >= 200 && status < 300) || [400, 404, 413, 422].includes(status);
 }

@@ -2,7 +2,7 @@
  * Client API keys. A key is shown once, at creation; KV keeps only its SHA-256, so a leaked
  * KV dump cannot be replayed as credentials. Key scheme: docs/storage-schema.md.
  */
-import { randomToken, sha256Hex } from '../crypto';
+import { randomToken, sha256Hex } from '../lib/crypto';
 
 export type KeyKind = 'secret' | 'publishable';
 

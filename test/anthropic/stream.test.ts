@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type ClientEvent, StreamTranslator, visibleContent } from '../../src/anthropic/stream';
+import { StreamTranslator } from '../../src/anthropic/stream';
+import { visibleContent } from '../../src/contract/answer';
+import type { ClientEvent } from '../../src/contract/events';
 import dropped from '../fixtures/upstream/dropped-connection.sse?raw';
 import interleaved from '../fixtures/upstream/interleaved-tools.sse?raw';
 import midstreamError from '../fixtures/upstream/midstream-error.sse?raw';

@@ -20,35 +20,52 @@ async function eventually<T>(read: () => T[], count = 1): Promise<T[]> {
 }
 
 describe('request log', () => {
-  it('writes one JSON line per streamed turn, after the stream, with key, route, status, time to first text and tokens', async () => {
+  it('writes one line for a streamed request and one for its turn, joined by the request id', async () => {
     const { id: keyId, key } = await createKey();
     const res = await chat(key, { message: 'log me', stream: true });
     const requestId = res.headers.get('request-id')!;
     const { events } = await readEventStream(res);
-    const [line, ...more] = await eventually(() => linesFor(requestId));
-    expect(more).toHaveLength(0);
-    expect(line).toMatchObject({
-      request_id: requestId,
+    const found = await eventually(() => linesFor(requestId), 2);
+    expect(found).toHaveLength(2);
+    const request = found.find((l) => l.event === 'request');
+    const turn = found.find((l) => l.event === 'turn');
+    const conversationId = events[0]!.data.conversation_id;
+    expect(request).toMatchObject({
       key_id: keyId,
       method: 'POST',
       route: '/v1/chat',
       status: 200,
-      conversation_id: events[0]!.data.conversation_id,
+      conversation_id: conversationId,
+    });
+    expect(turn).toMatchObject({
+      key_id: keyId,
+      conversation_id: conversationId,
+      stream: true,
+      status: 200,
+      turn: 1,
       usage: events.at(-1)!.data.usage,
     });
-    expect(line.ttft_ms).toBeGreaterThanOrEqual(0);
+    expect(turn.ttft_ms).toBeGreaterThanOrEqual(0);
     const all = lines.join('\n');
     expect(all).not.toContain(key);
     expect(all).not.toContain(UPSTREAM_KEY);
   });
 
-  it('records the error type of a failed JSON turn, and the request id is in the error body', async () => {
+  it('records the error type of a failed JSON turn on both lines, and the request id is in the error body', async () => {
     const { key } = await createKey();
     const res = await chat(key, { message: 'fail [sim:fail=midstream_error]' });
     const body = (await res.json()) as any;
     const requestId = res.headers.get('request-id')!;
     expect(body.request_id).toBe(requestId);
-    const [line] = await eventually(() => linesFor(requestId));
-    expect(line).toMatchObject({ status: 529, error_type: 'overloaded_error' });
+    const found = await eventually(() => linesFor(requestId), 2);
+    expect(found.find((l) => l.event === 'request')).toMatchObject({
+      status: 529,
+      error_type: 'overloaded_error',
+    });
+    expect(found.find((l) => l.event === 'turn')).toMatchObject({
+      status: 529,
+      error_type: 'overloaded_error',
+      stream: false,
+    });
   });
 });

@@ -2,9 +2,8 @@
  * Request-body parsing shared by every route: JSON with a clear 400 when it is not, and
  * zod issues rendered as "field.path: what is wrong".
  */
-import type { Context } from 'hono';
+import { invalid } from '../errors';
 import type * as z from './zod';
-import { invalid } from './errors';
 
 /**
  * Deepest nesting of objects and arrays a body may have. Real tool schemas and content
@@ -13,8 +12,8 @@ import { invalid } from './errors';
  */
 export const MAX_JSON_DEPTH = 64;
 
-export async function readJson(c: Context): Promise<unknown> {
-  const text = await c.req.text();
+/** A request body's text as JSON, or the 400 that says what is wrong with it. */
+export function parseJson(text: string): unknown {
   if (text.trim() === '') throw invalid('The request body is empty. Send a JSON object.');
   let value: unknown;
   try {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SseStream } from '../src/sse';
-import { parseSse } from './helpers/sse';
+import { SseStream } from '../../src/conversation/sse';
+import { parseSse } from '../helpers/sse';
 
 async function chunks(stream: ReadableStream<Uint8Array>) {
   const out: string[] = [];
@@ -9,15 +9,22 @@ async function chunks(stream: ReadableStream<Uint8Array>) {
   return out;
 }
 
+const usage = {
+  input_tokens: 1,
+  output_tokens: 2,
+  cache_creation_input_tokens: 0,
+  cache_read_input_tokens: 0,
+};
+
 describe('SseStream', () => {
   it('gives a waiting reader each synchronous pass of events as one chunk, at once', async () => {
     const sse = new SseStream(60_000);
     const reader = sse.readable.getReader();
     const decoder = new TextDecoder();
     const first = reader.read(); // the client is waiting
-    sse.send('status', { phase: 'answering' });
-    sse.send('text', { text: 'Hello' });
-    sse.send('text', { text: ', world' });
+    sse.send({ event: 'status', data: { phase: 'answering' } });
+    sse.send({ event: 'text', data: { text: 'Hello' } });
+    sse.send({ event: 'text', data: { text: ', world' } });
     const chunk = await first;
     expect(parseSse(decoder.decode(chunk.value)).map((e) => [e.id, e.event, e.data])).toEqual([
       ['0', 'status', { phase: 'answering' }],
@@ -25,9 +32,9 @@ describe('SseStream', () => {
       ['2', 'text', { text: ', world' }],
     ]);
     const second = reader.read();
-    sse.send('done', { stop_reason: 'end_turn' });
+    sse.send({ event: 'done', data: { stop_reason: 'end_turn', usage, turn: 1 } });
     expect(parseSse(decoder.decode((await second).value))).toEqual([
-      { id: '3', event: 'done', data: { stop_reason: 'end_turn' } },
+      { id: '3', event: 'done', data: { stop_reason: 'end_turn', usage, turn: 1 } },
     ]);
     sse.close();
     expect((await reader.read()).done).toBe(true);
@@ -36,7 +43,7 @@ describe('SseStream', () => {
   it('hands a reader that fell behind everything since its last read in one chunk', async () => {
     const sse = new SseStream(60_000);
     for (let i = 0; i < 5; i++) {
-      sse.send('text', { text: `t${i}` });
+      sse.send({ event: 'text', data: { text: `t${i}` } });
       await new Promise((r) => setTimeout(r, 1)); // separate passes, nobody reading
     }
     const reader = sse.readable.getReader();
@@ -48,9 +55,9 @@ describe('SseStream', () => {
 
   it('writes an event sent just before close, and nothing after it', async () => {
     const sse = new SseStream(60_000);
-    sse.send('error', { type: 'api_error', message: 'x' });
+    sse.send({ event: 'error', data: { type: 'api_error', message: 'x' } });
     sse.close();
-    sse.send('text', { text: 'late' });
+    sse.send({ event: 'text', data: { text: 'late' } });
     const events = parseSse((await chunks(sse.readable)).join(''));
     expect(events.map((e) => e.event)).toEqual(['error']);
   });

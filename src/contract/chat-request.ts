@@ -2,7 +2,7 @@
  * The `/v1/chat` request body (API.md §3) as a zod schema. Unknown fields are refused so a
  * typo (or a `temperature`, which thinking models reject) is a clear 400, not a silent no-op.
  */
-import * as z from '../zod';
+import * as z from './zod';
 
 /**
  * More results than one assistant turn ever asks for; the turn planner then refuses any
@@ -130,3 +130,8 @@ export const chatRequest = z
   );
 
 export type ChatRequest = z.output<typeof chatRequest>;
+
+/** `"stream": true`, or `Accept: text/event-stream` when the body does not say. */
+export function wantsEventStream(accept: string | undefined, stream: boolean | undefined): boolean {
+  return stream === true || (stream === undefined && (accept ?? '').includes('text/event-stream'));
+}

@@ -5,8 +5,21 @@
  * and the turn goes on (it is still stored).
  */
 
+import type { TurnAnswer } from '../contract/answer';
+import type { TurnEvent } from '../contract/events';
+
 const encoder = new TextEncoder();
 const PING = ': ping\n\n';
+
+/** One event on the wire. The one encoder: the live stream and the replay both use it. */
+export function frame(id: number, { event, data }: TurnEvent): string {
+  return `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** Events as a complete stream, ids from 0. */
+export function frames(events: readonly TurnEvent[]): string {
+  return events.map((event, id) => frame(id, event)).join('');
+}
 
 /**
  * A pull source: text waits here until the reader asks for more, then everything written
@@ -55,8 +68,8 @@ export class SseStream {
     );
   }
 
-  send(event: string, data: unknown): void {
-    this.#write(`id: ${this.#nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  send(event: TurnEvent): void {
+    this.#write(frame(this.#nextId++, event));
   }
 
   close(): void {
@@ -101,35 +114,24 @@ export class SseStream {
   }
 }
 
-export function wantsEventStream(accept: string | undefined, stream: boolean | undefined): boolean {
-  return stream === true || (stream === undefined && (accept ?? '').includes('text/event-stream'));
-}
-
 /**
- * A stored `/v1/chat` answer as the complete event stream a client would have received
- * (for Idempotency-Key replays): conversation, status, the text, tool calls, done.
+ * A stored `/v1/chat` answer as the events a client would have received (for Idempotency-Key
+ * replays): conversation, status, the text, tool calls, done.
  */
-export function replayAsEventStream(answer: {
-  conversation_id: string;
-  turn: number;
-  content: Array<{ type: string; text?: string; id?: string; name?: string; input?: unknown }>;
-  stop_reason: string | null;
-  usage: unknown;
-}): string {
-  const events: Array<[string, unknown]> = [
-    ['conversation', { conversation_id: answer.conversation_id, turn: answer.turn }],
-    ['status', { phase: 'answering' }],
+export function replayEvents(answer: TurnAnswer): TurnEvent[] {
+  const events: TurnEvent[] = [
+    { event: 'conversation', data: { conversation_id: answer.conversation_id, turn: answer.turn } },
+    { event: 'status', data: { phase: 'answering' } },
   ];
   for (const block of answer.content) {
-    if (block.type === 'text') events.push(['text', { text: block.text }]);
-    else if (block.type === 'tool_use')
-      events.push(['tool_use', { id: block.id, name: block.name, input: block.input }]);
+    if (block.type === 'text') events.push({ event: 'text', data: { text: block.text } });
+    else
+      events.push({
+        event: 'tool_use',
+        data: { id: block.id, name: block.name, input: block.input },
+      });
   }
-  events.push([
-    'done',
-    { stop_reason: answer.stop_reason, usage: answer.usage, turn: answer.turn },
-  ]);
-  return events
-    .map(([event, data], id) => `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
-    .join('');
+  const { stop_reason, usage, turn } = answer;
+  events.push({ event: 'done', data: { stop_reason, usage, turn } });
+  return events;
 }

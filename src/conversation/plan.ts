@@ -5,16 +5,17 @@
  * request. Pure: the conversation's Durable Object calls it with what it has stored.
  */
 import type { MessageParam, ToolResultBlockParam } from '@anthropic-ai/sdk/resources/messages';
-import { cacheTtlFor, withCacheBreakpoints } from './anthropic/caching';
-import { planLatency } from './anthropic/latency';
-import { pickModel } from './anthropic/models';
-import { planThinking, thinkingRequest } from './anthropic/thinking';
-import type { Settings } from './env';
-import { ApiError, invalid } from './errors';
-import { sameJson } from './json';
-import type { ChatRequest } from './routes/chat-request';
-import { type Conversation, pendingToolUseIds } from './store/conversations';
-import type { KeyRecord } from './store/keys';
+import { cacheTtlFor, withCacheBreakpoints } from '../anthropic/caching';
+import { planLatency } from '../anthropic/latency';
+import { pickModel } from '../anthropic/models';
+import { planThinking } from '../anthropic/thinking';
+import type { Settings } from '../config';
+import type { ChatRequest } from '../contract/chat-request';
+import { thinkingRequest } from '../contract/thinking';
+import { ApiError, invalid } from '../errors';
+import { sameJson } from '../lib/json';
+import { type Conversation, pendingToolUseIds } from '../store/conversations';
+import type { KeyRecord } from '../store/keys';
 import type { TurnInput } from './turn';
 
 export interface TurnRequest {

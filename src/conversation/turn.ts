@@ -8,17 +8,15 @@ import type {
   MessageCreateParamsStreaming,
   MessageParam,
 } from '@anthropic-ai/sdk/resources/messages';
-import { createMessagesClient } from './anthropic/client';
-import { readEvents } from './anthropic/events';
-import {
-  type ClientEvent,
-  StreamTranslator,
-  type TurnUsage,
-  visibleContent,
-} from './anthropic/stream';
-import { upstreamError } from './anthropic/upstream-error';
-import { ApiError, ERROR_STATUS, type ErrorType } from './errors';
-import { type Conversation, saveConversation } from './store/conversations';
+import { createMessagesClient } from '../anthropic/client';
+import { readEvents } from '../anthropic/events';
+import { StreamTranslator } from '../anthropic/stream';
+import { upstreamError } from '../anthropic/upstream-error';
+import { type TurnAnswer, type TurnUsage, visibleContent } from '../contract/answer';
+import type { ClientEvent } from '../contract/events';
+import { ApiError, statusFor } from '../errors';
+import { logLine } from '../log';
+import { type Conversation, saveConversation } from '../store/conversations';
 
 export type UpstreamParams = Omit<MessageCreateParamsStreaming, 'messages' | 'stream'>;
 
@@ -44,14 +42,6 @@ export class TurnStopped extends Error {
   constructor(readonly error: ApiError) {
     super(error.message);
   }
-}
-
-export interface TurnAnswer {
-  conversation_id: string;
-  turn: number;
-  content: ReturnType<typeof visibleContent>;
-  stop_reason: string | null;
-  usage: TurnUsage;
 }
 
 export type TurnOutcome =
@@ -131,13 +121,11 @@ export async function runTurn(
   }
   const { turn } = result;
   if (turn.cache_miss_reason) {
-    console.log(
-      JSON.stringify({
-        event: 'cache_miss',
-        conversation_id: conversation.id,
-        reason: turn.cache_miss_reason,
-      }),
-    );
+    logLine({
+      event: 'cache_miss',
+      conversation_id: conversation.id,
+      reason: turn.cache_miss_reason,
+    });
   }
   const now = new Date().toISOString();
   const updated: Conversation = {
@@ -169,7 +157,7 @@ export async function runTurn(
 
 /** An `error` event after the 200, or a stream that ended early: the upstream's own type. */
 function streamFailure(error: { type: string; message: string }): ApiError {
-  return new ApiError(error.type, error.message, ERROR_STATUS[error.type as ErrorType] ?? 500);
+  return new ApiError(error.type, error.message, statusFor(error.type));
 }
 
 function stopReason(signal: AbortSignal): ApiError {

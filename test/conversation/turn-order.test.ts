@@ -1,4 +1,4 @@
-import { env, runInDurableObject } from 'cloudflare:test';
+import { env, evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { call, chat, createKey, expectError } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
@@ -66,10 +66,7 @@ describe('one turn at a time per conversation', () => {
   it('refuses a KV read older than the last committed turn when it has nothing in memory (409)', async () => {
     const { keyId, key, conversation_id } = await twoTurnsWithStaleKvCopy();
     // As after an eviction: the object keeps its committed count, not the conversation.
-    const stub = env.SEQUENCER.get(env.SEQUENCER.idFromName(`${keyId}:${conversation_id}`));
-    await runInDurableObject(stub, (instance) => {
-      (instance as unknown as { kept: unknown }).kept = null;
-    });
+    await evictDurableObject(env.CONVERSATIONS_DO.getByName(`${keyId}:${conversation_id}`));
     const before = upstream.requests.length;
     const res = await chat(key, { conversation_id, message: 'three' });
     const error = await expectError(res, 409, 'conflict_error');
@@ -82,7 +79,7 @@ describe('one turn at a time per conversation', () => {
     const { id: keyId, key } = await createKey();
     const conversation_id = 'c_doesnotexist0000000000';
     await expectError(await chat(key, { conversation_id, message: 'hi' }), 404, 'not_found_error');
-    const stub = env.SEQUENCER.get(env.SEQUENCER.idFromName(`${keyId}:${conversation_id}`));
+    const stub = env.CONVERSATIONS_DO.getByName(`${keyId}:${conversation_id}`);
     await runInDurableObject(stub, (_instance, state) => {
       const tables = state.storage.sql
         .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'state'")

@@ -1,0 +1,20 @@
+/**
+ * The SSE events of a turn (API.md §3): what a client reads from `/v1/chat` with
+ * `stream: true`, and from an Idempotency-Key replay of it.
+ */
+import type { TurnAnswer } from './answer';
+
+export type Phase = 'thinking' | 'answering';
+
+/** The events Claude's stream turns into while the turn runs (anthropic/stream.ts). */
+export type ClientEvent =
+  | { event: 'status'; data: { phase: Phase } }
+  | { event: 'text'; data: { text: string } }
+  | { event: 'tool_use'; data: { id: string; name: string; input: unknown } };
+
+/** Every event of a turn's stream, in the order they can come. */
+export type TurnEvent =
+  | { event: 'conversation'; data: { conversation_id: string; turn: number } }
+  | ClientEvent
+  | { event: 'done'; data: Pick<TurnAnswer, 'stop_reason' | 'usage' | 'turn'> }
+  | { event: 'error'; data: { type: string; message: string } };
