@@ -23,9 +23,9 @@ export interface Breakpoint {
   path: string;
 }
 
-export const MAX_BREAKPOINTS = 4;
+const MAX_BREAKPOINTS = 4;
 
-export const CACHE_ERRORS = {
+const CACHE_ERRORS = {
   tooMany: (n: number) =>
     `A maximum of ${MAX_BREAKPOINTS} blocks with cache_control may be provided. Found ${n}.`,
   ttlOrder: (path: string) =>

@@ -18,7 +18,7 @@ export interface PromptUsage {
   creation1h: number;
 }
 
-export const LOOKBACK_BLOCKS = 20;
+const LOOKBACK_BLOCKS = 20;
 export const DEFAULT_MIN_CACHE_TOKENS = 1024;
 const TTL_MS: Record<Ttl, number> = { '5m': 5 * 60_000, '1h': 60 * 60_000 };
 

@@ -1,7 +1,7 @@
 // Magic strings that drive the simulator from a test: `[sim:name]` or `[sim:name=value]` in the
 // text of the conversation's most recent user text message.
 
-export const FAULTS = [
+const FAULTS = [
   'overloaded',
   'overloaded_once',
   'rate_limit',

@@ -10,7 +10,7 @@ export type ErrorType =
   | 'api_error'
   | 'overloaded_error';
 
-export const STATUS: Record<ErrorType, number> = {
+const STATUS: Record<ErrorType, number> = {
   invalid_request_error: 400,
   authentication_error: 401,
   permission_error: 403,

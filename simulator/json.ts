@@ -20,7 +20,7 @@ export function wireBlock(block: PlannedBlock): Record<string, unknown> {
   }
 }
 
-export function messageBody(plan: Plan): Record<string, unknown> {
+function messageBody(plan: Plan): Record<string, unknown> {
   return {
     id: plan.id,
     type: 'message',

@@ -4,9 +4,9 @@ import { invalid } from './errors';
 import type { ModelSpec } from './models';
 
 export type Speed = 'standard' | 'fast';
-export type ServiceTier = 'auto' | 'standard_only';
+type ServiceTier = 'auto' | 'standard_only';
 
-export const FAST_MODE_BETA = 'fast-mode-2026-02-01';
+const FAST_MODE_BETA = 'fast-mode-2026-02-01';
 
 /** Models with fast mode: `ga` needs no header; `beta` needs FAST_MODE_BETA for any `speed`. */
 const FAST_MODE: Record<string, 'ga' | 'beta'> = {
@@ -17,7 +17,7 @@ const FAST_MODE: Record<string, 'ga' | 'beta'> = {
   'claude-opus-4-8': 'beta',
 };
 
-export const LATENCY_ERRORS = {
+const LATENCY_ERRORS = {
   speedValue: "speed: Input should be 'standard' or 'fast'",
   fastUnsupported: 'speed: fast mode is not supported for this model',
   betaRequired: (model: string) =>

@@ -25,7 +25,7 @@ import type { ValidRequest } from './validate';
 
 type Obj = Record<string, unknown>;
 
-export interface LayoutBlock {
+interface LayoutBlock {
   /** Hex hash of the prefix through this block (cache key). */
   hash: string;
   /** Tokens of the prefix through this block. */

@@ -19,7 +19,7 @@ import type { ValidRequest } from './validate';
 
 type Block = Record<string, unknown>;
 
-export const ERRORS = {
+const ERRORS = {
   prefix: (i: number, j: number, kind: SealedKind) =>
     kind === 'thinking'
       ? `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block. The block is bound to a different conversation. Remove the block, or set \`thinking.block_binding.prefix_mismatch_behavior\` to "drop_block".`

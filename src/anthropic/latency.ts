@@ -11,7 +11,7 @@ import type { ModelSpec } from './models';
 export type Speed = 'standard' | 'fast';
 export type ServiceTier = 'auto' | 'standard_only';
 
-export const FAST_MODE_BETA = 'fast-mode-2026-02-01';
+const FAST_MODE_BETA = 'fast-mode-2026-02-01';
 
 export interface LatencyPlan {
   speed?: Speed;

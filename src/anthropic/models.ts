@@ -82,7 +82,7 @@ const TABLE: Record<string, Rules> = {
   'claude-haiku-4-5-20251001': MANUAL_ONLY,
 };
 
-export const KNOWN_MODELS: readonly string[] = Object.keys(TABLE);
+const KNOWN_MODELS: readonly string[] = Object.keys(TABLE);
 
 export function modelSpec(id: string): ModelSpec | undefined {
   const rules = TABLE[id];

@@ -28,7 +28,7 @@ export type WireEvent =
   | { type: 'error'; error: { type: string; message: string } }
   | { type: string; [field: string]: unknown };
 
-export interface CompletedTurn {
+interface CompletedTurn {
   /** Upstream message id (`msg_…`). */
   id: string;
   model: string;

@@ -9,7 +9,7 @@ import * as z from './zod';
  * count other than the pending calls'. Checked before the elements are, so a hostile list
  * costs nothing to refuse.
  */
-export const MAX_TOOL_RESULTS = 512;
+const MAX_TOOL_RESULTS = 512;
 
 const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
 const positiveInt = z.int().check(z.positive());

@@ -10,7 +10,7 @@ import type * as z from './zod';
  * stay far below it; past a few thousand levels, handing the body to a Durable Object
  * overflows the stack (a 500 that hides a client mistake).
  */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 /** A request body's text as JSON, or the 400 that says what is wrong with it. */
 export function parseJson(text: string): unknown {

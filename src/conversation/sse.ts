@@ -12,7 +12,7 @@ const encoder = new TextEncoder();
 const PING = ': ping\n\n';
 
 /** One event on the wire. The one encoder: the live stream and the replay both use it. */
-export function frame(id: number, { event, data }: TurnEvent): string {
+function frame(id: number, { event, data }: TurnEvent): string {
   return `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 

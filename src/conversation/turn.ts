@@ -18,7 +18,7 @@ import { ApiError, statusFor } from '../errors';
 import { logLine } from '../log';
 import { type Conversation, saveConversation } from '../store/conversations';
 
-export type UpstreamParams = Omit<MessageCreateParamsStreaming, 'messages' | 'stream'>;
+type UpstreamParams = Omit<MessageCreateParamsStreaming, 'messages' | 'stream'>;
 
 export interface TurnInput {
   /** The conversation as stored before this turn (a new one has no messages). */

@@ -30,7 +30,7 @@ export function estimateTurnInput(
 }
 
 /** Tokens of any JSON value, walked without recursion. */
-export function estimateTokens(value: unknown): number {
+function estimateTokens(value: unknown): number {
   let tokens = 0;
   const stack: unknown[] = [value];
   while (stack.length > 0) {

@@ -4,16 +4,16 @@
  */
 import { randomToken, sha256Hex } from '../lib/crypto';
 
-export type KeyKind = 'secret' | 'publishable';
+type KeyKind = 'secret' | 'publishable';
 
-export interface KeyLimits {
+interface KeyLimits {
   requests_per_minute?: number;
   concurrent_streams?: number;
   tokens_per_day?: number;
 }
 
 /** Latency levers for this key's turns (see anthropic/latency.ts). */
-export interface KeyLatency {
+interface KeyLatency {
   speed?: 'standard' | 'fast';
   service_tier?: 'auto' | 'standard_only';
   /** Whether a request may set `speed` / `service_tier` itself. */

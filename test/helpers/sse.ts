@@ -18,7 +18,7 @@ export function parseSse(text: string): SseEvent[] {
 }
 
 /** The comments (`: ping`) in a raw SSE body. */
-export function sseComments(text: string): string[] {
+function sseComments(text: string): string[] {
   const comments: string[] = [];
   const parser = createParser({ onEvent: () => {}, onComment: (c) => comments.push(c.trim()) });
   parser.feed(text);
