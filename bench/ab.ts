@@ -4,14 +4,15 @@
  * turns interleaved A, B, B, A… so that machine noise (this VM has CPU steal) hits both
  * alike. It reports first-text and "until the upstream has the request" percentiles per side
  * and the paired difference per round, which is what a change to the hot path should move.
- * Loopback only; ports 8791–8796; A's tree is a temporary `git worktree`.
+ * Loopback only; ports 8791–8795; A's tree is a temporary `git worktree`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { jsonPost, percentile, streamMarks } from './measure';
+import { jsonPost, streamMarks } from './measure';
 import { type DevServer, edgeVars, killAllGroups, startSimulator, startWrangler } from './servers';
+import { percentile } from './stats';
 
 const ref = process.argv[2];
 const ROUNDS = Number(process.argv[3] ?? 80);

@@ -17,17 +17,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BundleFigure, dryRunBundle } from './bundle';
-import {
-  fixedLoad,
-  jsonPost,
-  percentile,
-  pool,
-  round2,
-  streamMarks,
-  type StreamMarks,
-  summarize,
-  type Summary,
-} from './measure';
+import { fixedLoad, jsonPost, pool, streamMarks, type StreamMarks } from './measure';
 import {
   cpuMs,
   cpuTickMs,
@@ -42,6 +32,7 @@ import {
   startWrangler,
   type Tap,
 } from './servers';
+import { percentile, round2, summarize, type Summary } from './stats';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const FROM_SRC = process.env.BENCH_EDGE_FROM_SRC === '1';

@@ -89,11 +89,6 @@ async function waitFor(url: string) {
   throw new Error(`${url} did not come up`);
 }
 
-export function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
-
 /**
  * Sums the open descriptors of every workerd process in wrangler's process group: a leak
  * of sockets towards wrangler's loopback proxy (wrangler 4.86 kept ~2 per upstream chunk a

@@ -3,7 +3,8 @@
  * through `wrangler dev` and the simulator on loopback. Every turn must end with `done`
  * and be stored (its transcript shows one turn). Bounded: one round, a 120 s deadline.
  */
-import { percentile, startHarness } from './harness';
+import { percentile } from '../bench/stats';
+import { startHarness } from './harness';
 
 const N = Number(process.argv[2] ?? 50);
 const DEADLINE_MS = 120_000;
