@@ -50,7 +50,7 @@ async function edge(name: string, dir: string, port: number, inspector: number) 
     timeoutMs: 90_000,
   });
   servers.push(server);
-  const { json } = await jsonPost(
+  const { json } = await jsonPost<{ key: string }>(
     `${server.url}/admin/keys`,
     { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
     {
@@ -59,12 +59,14 @@ async function edge(name: string, dir: string, port: number, inspector: number) 
       limits: { requests_per_minute: 1e6, concurrent_streams: 1000, tokens_per_day: 1e12 },
     },
   );
-  return { url: server.url, key: json.key as string };
+  return { url: server.url, key: json.key };
 }
 
 async function turn(side: { url: string; key: string }, tag: string) {
   const headers = { authorization: `Bearer ${side.key}`, 'content-type': 'application/json' };
-  const { json } = await jsonPost(`${side.url}/v1/chat`, headers, { message: 'ab setup' });
+  const { json } = await jsonPost<{ conversation_id: string }>(`${side.url}/v1/chat`, headers, {
+    message: 'ab setup',
+  });
   const marks = await streamMarks(
     `${side.url}/v1/chat`,
     headers,

@@ -82,18 +82,21 @@ function postJson(url: string, headers: Record<string, string>, body: unknown): 
   });
 }
 
-/** A non-streamed POST read to its end; returns its latency in ms and the parsed JSON. */
-export async function jsonPost(
+/**
+ * A non-streamed POST read to its end; returns its latency in ms and the parsed JSON, typed
+ * `T` on the caller's word (unchecked).
+ */
+export async function jsonPost<T = unknown>(
   url: string,
   headers: Record<string, string>,
   body: unknown,
-): Promise<{ ms: number; json: any }> {
+): Promise<{ ms: number; json: T }> {
   const t0 = performance.now();
   const res = await postJson(url, headers, body);
   const text = await res.text();
   const ms = performance.now() - t0;
   if (!res.ok) throw new Error(`${url}: ${res.status} ${text.slice(0, 300)}`);
-  return { ms, json: JSON.parse(text) };
+  return { ms, json: JSON.parse(text) as T };
 }
 
 /** Runs `task` at most `limit` at a time over `items`. */
