@@ -53,9 +53,9 @@ export const OPS_TURNS = QUICK ? 4 : 20;
 export const DEADLINE_MS = 6 * 60_000;
 
 /**
- * Every thinking-edge turn leaves a Durable Object alarm that fires 30 s later (the turn
- * runner's keep-alive). Its CPU window must not catch the alarms of earlier phases, so it
- * starts this long after the last turn.
+ * Every thinking-edge turn leaves a Durable Object alarm that fires 30 s later (the keep-alive
+ * of the object that runs the turn). Its CPU window must not catch the alarms of earlier
+ * phases, so it starts this long after the last turn.
  */
 export const ALARM_QUIET_MS = 32_000;
 
