@@ -4,14 +4,15 @@
  * turns interleaved A, B, B, A… so that machine noise (this VM has CPU steal) hits both
  * alike. It reports first-text and "until the upstream has the request" percentiles per side
  * and the paired difference per round, which is what a change to the hot path should move.
- * Loopback only; ports 8791–8796; A's tree is a temporary `git worktree`.
+ * Loopback only; ports 8791–8795; A's tree is a temporary `git worktree`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { jsonPost, percentile, streamMarks } from './measure';
+import { jsonPost, streamMarks } from './measure';
 import { type DevServer, edgeVars, killAllGroups, startSimulator, startWrangler } from './servers';
+import { percentile } from './stats';
 
 const ref = process.argv[2];
 const ROUNDS = Number(process.argv[3] ?? 80);
@@ -49,7 +50,7 @@ async function edge(name: string, dir: string, port: number, inspector: number) 
     timeoutMs: 90_000,
   });
   servers.push(server);
-  const { json } = await jsonPost(
+  const { json } = await jsonPost<{ key: string }>(
     `${server.url}/admin/keys`,
     { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
     {
@@ -58,12 +59,14 @@ async function edge(name: string, dir: string, port: number, inspector: number) 
       limits: { requests_per_minute: 1e6, concurrent_streams: 1000, tokens_per_day: 1e12 },
     },
   );
-  return { url: server.url, key: json.key as string };
+  return { url: server.url, key: json.key };
 }
 
 async function turn(side: { url: string; key: string }, tag: string) {
   const headers = { authorization: `Bearer ${side.key}`, 'content-type': 'application/json' };
-  const { json } = await jsonPost(`${side.url}/v1/chat`, headers, { message: 'ab setup' });
+  const { json } = await jsonPost<{ conversation_id: string }>(`${side.url}/v1/chat`, headers, {
+    message: 'ab setup',
+  });
   const marks = await streamMarks(
     `${side.url}/v1/chat`,
     headers,

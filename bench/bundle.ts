@@ -11,6 +11,7 @@ export interface BundleFigure {
   ok: boolean;
   /** Why the dry-run failed, when it did. */
   error?: string;
+  /** Whether `--minify` was passed (wrangler.toml's `minify = true` minifies either way). */
   minify: boolean;
   outdir: string;
   files: string[];
@@ -19,7 +20,7 @@ export interface BundleFigure {
   gzip_kib: number;
   /** Wrangler's own "Total Upload: … / gzip: …" line, for comparison. */
   wrangler_says?: string;
-  /** Share of the (unminified) generated code per package, from the source map. */
+  /** Share of the generated code per package, from the source map (the run without --minify). */
   by_package?: Array<{ package: string; kib: number; share_pct: number }>;
 }
 

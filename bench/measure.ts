@@ -1,6 +1,7 @@
 /**
- * Client side of the benchmark: timed requests (every one with a timeout) and the statistics.
- * All times are `performance.now()` milliseconds, the clock the simulator's taps use too.
+ * Client side of the benchmark: timed requests, every one with a timeout (the statistics are
+ * in ./stats). All times are `performance.now()` milliseconds, the clock the simulator's taps
+ * use too.
  */
 
 /** Every request gives up after this long, so no loop can hang on a stuck server. */
@@ -81,18 +82,21 @@ function postJson(url: string, headers: Record<string, string>, body: unknown): 
   });
 }
 
-/** A non-streamed POST read to its end; returns its latency in ms and the parsed JSON. */
-export async function jsonPost(
+/**
+ * A non-streamed POST read to its end; returns its latency in ms and the parsed JSON, typed
+ * `T` on the caller's word (unchecked).
+ */
+export async function jsonPost<T = unknown>(
   url: string,
   headers: Record<string, string>,
   body: unknown,
-): Promise<{ ms: number; json: any }> {
+): Promise<{ ms: number; json: T }> {
   const t0 = performance.now();
   const res = await postJson(url, headers, body);
   const text = await res.text();
   const ms = performance.now() - t0;
   if (!res.ok) throw new Error(`${url}: ${res.status} ${text.slice(0, 300)}`);
-  return { ms, json: JSON.parse(text) };
+  return { ms, json: JSON.parse(text) as T };
 }
 
 /** Runs `task` at most `limit` at a time over `items`. */
@@ -144,39 +148,3 @@ export async function fixedLoad(
   );
   return { latencies, errors, elapsedMs: performance.now() - start };
 }
-
-export interface Summary {
-  samples: number;
-  min_ms: number;
-  p50_ms: number;
-  p90_ms: number;
-  p99_ms: number;
-  max_ms: number;
-  mean_ms: number;
-}
-
-/** Nearest-rank percentile. */
-export function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[
-    Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  ]!;
-}
-
-const round2 = (x: number) => Math.round(x * 100) / 100;
-
-export function summarize(xs: readonly number[]): Summary {
-  const ok = xs.filter((x) => Number.isFinite(x));
-  return {
-    samples: ok.length,
-    min_ms: round2(Math.min(...ok)),
-    p50_ms: round2(percentile(ok, 50)),
-    p90_ms: round2(percentile(ok, 90)),
-    p99_ms: round2(percentile(ok, 99)),
-    max_ms: round2(Math.max(...ok)),
-    mean_ms: round2(ok.reduce((a, b) => a + b, 0) / ok.length),
-  };
-}
-
-export { round2 };

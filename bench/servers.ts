@@ -1,7 +1,8 @@
 /**
- * The processes `npm run bench` measures, all on 127.0.0.1: the Messages API simulator
- * (in this Node process, with timing taps on the same clock as the client), and Workers under
- * `npx wrangler dev`, each in its own process group so that stopping one ends its workerd too.
+ * The processes `npm run bench` and bench/ab.ts measure, all on 127.0.0.1: the Messages API
+ * simulator (in this Node process, with timing taps on the same clock as the client), and
+ * Workers under `npx wrangler dev`, each in its own process group so that stopping one ends
+ * its workerd too.
  */
 import { execSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';

@@ -8,7 +8,6 @@ import { startHarness } from './harness';
 const SYSTEM = `You are a patient tutor. ${'Explain every step, check the student understood, and keep answers short. '.repeat(60)}`;
 const harness = await startHarness({ simPort: 8792, edgePort: 8791 });
 try {
-  const headers = { authorization: `Bearer ${harness.key}`, 'content-type': 'application/json' };
   let conversation_id: string | undefined;
   let cached = 0;
   let uncached = 0;
@@ -20,7 +19,7 @@ try {
     };
     const res = await fetch(`${harness.edge}/v1/chat`, {
       method: 'POST',
-      headers,
+      headers: harness.headers,
       body: JSON.stringify(body),
     });
     const answer = (await res.json()) as { conversation_id: string; usage: Record<string, number> };

@@ -1,6 +1,8 @@
 /**
  * Starts the simulator and thinking-edge (`wrangler dev`) side by side on loopback for the
- * measurement scripts, and stops both. Nothing here reaches beyond 127.0.0.1.
+ * scripts (cache demo, load test, long answers), and stops both. `boundedRun` adds what the
+ * load test and the long-answers test share: a deadline and a bound on workerd's descriptors.
+ * Nothing here reaches beyond 127.0.0.1.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,6 +13,8 @@ export interface Harness {
   sim: string;
   edge: string;
   key: string;
+  /** `authorization` (the minted key) and `content-type: application/json`. */
+  headers: Record<string, string>;
   /** Open file descriptors of the workerd processes this harness started (Linux /proc). */
   descriptors(): number;
   stop(): void;
@@ -64,16 +68,55 @@ export async function startHarness(opts: { simPort: number; edgePort: number }):
       }),
     });
     if (res.status !== 201) throw new Error(`key: ${res.status} ${await res.text()}`);
+    const key = ((await res.json()) as { key: string }).key;
     return {
       sim,
       edge,
-      key: ((await res.json()) as { key: string }).key,
+      key,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       descriptors: () => workerdDescriptors(wrangler.pid!),
       stop,
     };
   } catch (err) {
     stop();
     throw err;
+  }
+}
+
+/**
+ * Starts a harness, runs `body` on it within `deadlineMs` (past it: the harness is stopped
+ * and the process exits with 1), then stops it. workerd's open descriptors are counted before
+ * and after `body`; the exit code is 1 when `body` returns false or they grew by more than
+ * `maxDescriptorGrowth` (a leak of loopback sockets grows by thousands).
+ */
+export async function boundedRun(
+  opts: {
+    name: string;
+    simPort: number;
+    edgePort: number;
+    deadlineMs: number;
+    maxDescriptorGrowth: number;
+  },
+  body: (harness: Harness) => Promise<boolean>,
+): Promise<void> {
+  const harness = await startHarness(opts);
+  const timer = setTimeout(() => {
+    console.error(`${opts.name}: deadline of ${opts.deadlineMs} ms passed`);
+    harness.stop();
+    process.exit(1);
+  }, opts.deadlineMs);
+  try {
+    const before = harness.descriptors();
+    const ok = await body(harness);
+    const after = harness.descriptors();
+    const grew = after - before;
+    console.log(
+      `workerd descriptors: ${before} before, ${after} after (grew ${grew}, allowed ${opts.maxDescriptorGrowth})`,
+    );
+    if (!ok || grew > opts.maxDescriptorGrowth) process.exitCode = 1;
+  } finally {
+    clearTimeout(timer);
+    harness.stop();
   }
 }
 
@@ -87,11 +130,6 @@ async function waitFor(url: string) {
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${url} did not come up`);
-}
-
-export function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Counters on thinking-edge's storage bindings, for `npm run bench` only. bench/run.ts writes
- * an entry module next to the `wrangler deploy --dry-run` bundle that wraps the bundle's
+ * Counters on thinking-edge's storage bindings, for `npm run bench` only. bench/start-servers.ts
+ * writes an entry module next to the `wrangler deploy --dry-run` bundle that wraps the bundle's
  * fetch handler with `countingHandler` and each of its Durable Object classes with
  * `countedClass`, so that every call on a KV namespace (get, put, delete, list…) and every
  * method called on a Durable Object stub is counted — from the Worker and from inside its

@@ -1,0 +1,69 @@
+/**
+ * What `npm run bench` runs: ports, counts, the simulated think time, the deadline and the
+ * three latency targets. Env: BENCH_QUICK=1 (small counts: a smoke run), BENCH_EDGE_FROM_SRC=1
+ * (thinking-edge under plain `wrangler dev` from src/ instead of its dry-run bundle).
+ */
+import { fileURLToPath } from 'node:url';
+
+export const QUICK = process.env.BENCH_QUICK === '1';
+export const FROM_SRC = process.env.BENCH_EDGE_FROM_SRC === '1';
+
+/** The repository's root (with a trailing slash). */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export const PORTS = { sim: 8781, bare: 8782, edge: 8783, counting: 8784 };
+/** Each `wrangler dev` also opens a devtools inspector port: fixed too, so that they never race. */
+export const INSPECTOR_PORTS = { bare: 8785, edge: 8786, counting: 8789 };
+
+export const UPSTREAM_KEY = 'bench-upstream-key';
+export const ADMIN = 'bench-admin-token';
+
+/** The model named in results.json (the simulator answers for any). */
+export const MODEL = 'claude-sonnet-5';
+/** Simulated think time of the first-text turns (`[sim:think_ms=…]`). */
+export const THINK_MS = 200;
+export const WARMUP_ROUNDS = QUICK ? 3 : 10;
+/** Rounds at concurrency 1: one turn per target each. */
+export const C1_ROUNDS = QUICK ? 12 : 120;
+export const CONCURRENT = QUICK
+  ? [
+      { streams: 10, rounds: 1 },
+      { streams: 50, rounds: 1 },
+    ]
+  : [
+      { streams: 10, rounds: 10 },
+      { streams: 50, rounds: 4 },
+    ];
+/** Non-streamed turns: `turns` per target, `connections` at a time. */
+export const JSON_LOADS = QUICK
+  ? [
+      { connections: 10, turns: 60 },
+      { connections: 50, turns: 100 },
+    ]
+  : [
+      { connections: 10, turns: 200 },
+      { connections: 50, turns: 400 },
+    ];
+/** Streamed turns per target in the CPU windows, each answer `[sim:words=CPU_WORDS]`. */
+export const CPU_TURNS = QUICK ? 20 : 60;
+/** 750 words: about 1,000 text tokens as the simulator counts them. */
+export const CPU_WORDS = 750;
+/** Counted turns of each kind on the counting instance. */
+export const OPS_TURNS = QUICK ? 4 : 20;
+export const DEADLINE_MS = 6 * 60_000;
+
+/**
+ * Every thinking-edge turn leaves a Durable Object alarm that fires 30 s later (the keep-alive
+ * of the object that runs the turn). Its CPU window must not catch the alarms of earlier
+ * phases, so it starts this long after the last turn.
+ */
+export const ALARM_QUIET_MS = 32_000;
+
+/** The latency targets, interleaved in every round. */
+export type Target = 'direct' | 'bare' | 'edge';
+export const TARGETS: Target[] = ['direct', 'bare', 'edge'];
+export const LABEL: Record<Target, string> = {
+  direct: 'simulator direct',
+  bare: 'bare Worker (dev)',
+  edge: 'thinking-edge (dev)',
+};

@@ -1,0 +1,149 @@
+/**
+ * bench/results.json: its shape (`BenchReport`, which the printed table reads too), built from
+ * the phases' results, and written. Times in ms unless a field's name says otherwise.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BundleFigure } from './bundle';
+import { C1_ROUNDS, MODEL, QUICK, ROOT, type Target, TARGETS, THINK_MS } from './config';
+import {
+  type ConcurrentFigure,
+  concurrentFigure,
+  excess,
+  type FirstByteFigure,
+  firstByteChecks,
+  type PairedExcess,
+  pairedExcess,
+  type TargetFigure,
+  targetFigures,
+} from './figures';
+import type { ActivitySeen, MachineInfo } from './machine';
+import type { PhaseMark } from './phase-log';
+import type { CpuFigure } from './phases/cpu';
+import type { JsonLoadFigure } from './phases/json-load';
+import type { OpsFigure, OpsKind } from './phases/ops';
+import { round2 } from './stats';
+import { type TargetCheck, targetChecks } from './targets';
+import type { Collected } from './turns';
+
+export interface BenchReport {
+  /** `activity`: whether other runs were active at the start (the bench waits up to 45 s). */
+  machine: MachineInfo & { activity: string };
+  /** Other test runs / dev servers seen during the run (sampled every 5 s): noise. */
+  foreign_activity_during_run: ActivitySeen;
+  setup: {
+    command: string;
+    quick: boolean;
+    model: string;
+    think_ms: number;
+    thinking_edge_runs: string;
+    loopback: boolean;
+    upstream: string;
+    percentiles: string;
+    time_unit: string;
+  };
+  targets: TargetCheck[];
+  phases: PhaseMark[];
+  first_text_c1: {
+    rounds: number;
+    directives: string;
+    note: string;
+    targets: Record<Target, TargetFigure>;
+    excess_over_bare_ms: { p50: number; p90: number; p99: number };
+    paired_excess_over_bare_ms: PairedExcess;
+  };
+  first_byte: FirstByteFigure;
+  /** By number of streams: '1' (the concurrency-1 rounds), then each of CONCURRENT. */
+  first_text_concurrent: Record<string, ConcurrentFigure>;
+  /** By number of connections. */
+  json_turns: Record<string, Record<'bare' | 'edge', JsonLoadFigure>>;
+  cpu: {
+    bare: CpuFigure;
+    edge: CpuFigure;
+    edge_excess_over_bare_ms_per_turn: number;
+    runtime_excess_over_bare_ms_per_turn: number;
+  };
+  bundle: { plain: BundleFigure; minified: BundleFigure };
+  ops_measured: Record<OpsKind, OpsFigure>;
+}
+
+/** What the phases measured, as `bench/run.ts` collected it. */
+export interface Measured {
+  machine: BenchReport['machine'];
+  activity: ActivitySeen;
+  fromBundle: boolean;
+  phases: PhaseMark[];
+  c1: Collected;
+  concurrent: Array<{ c: Collected; streams: number; rounds: number }>;
+  json: BenchReport['json_turns'];
+  cpu: { bare: CpuFigure; edge: CpuFigure };
+  bundle: BenchReport['bundle'];
+  ops: BenchReport['ops_measured'];
+}
+
+export function buildReport(m: Measured): BenchReport {
+  const { bare: cpuBare, edge: cpuEdge } = m.cpu;
+  const figures: Omit<BenchReport, 'targets'> = {
+    machine: m.machine,
+    foreign_activity_during_run: m.activity,
+    setup: {
+      command: 'npm run bench',
+      quick: QUICK,
+      model: MODEL,
+      think_ms: THINK_MS,
+      thinking_edge_runs: m.fromBundle
+        ? 'the wrangler deploy --dry-run bundle under `npx wrangler dev <bundle> --no-bundle`'
+        : '`npx wrangler dev` from src/',
+      loopback: true,
+      upstream: 'Messages API simulator in the bench process (@hono/node-server)',
+      percentiles: 'nearest rank',
+      time_unit: 'ms',
+    },
+    phases: m.phases,
+    first_text_c1: {
+      rounds: C1_ROUNDS,
+      directives: `[sim:think_ms=${THINK_MS}]`,
+      note: 'thinking-edge continues a fresh one-turn conversation each time (KV read included)',
+      targets: targetFigures(m.c1),
+      excess_over_bare_ms: { p50: excess(m.c1, 50), p90: excess(m.c1, 90), p99: excess(m.c1, 99) },
+      paired_excess_over_bare_ms: pairedExcess(m.c1),
+    },
+    first_byte: firstByteChecks(m.c1),
+    first_text_concurrent: Object.fromEntries(
+      [{ c: m.c1, streams: 1, rounds: C1_ROUNDS }, ...m.concurrent].map(
+        ({ c, streams, rounds }) => [String(streams), concurrentFigure(c, streams, rounds)],
+      ),
+    ),
+    json_turns: m.json,
+    cpu: {
+      bare: cpuBare,
+      edge: cpuEdge,
+      edge_excess_over_bare_ms_per_turn: round2(
+        cpuEdge.workerd_cpu_ms_per_turn - cpuBare.workerd_cpu_ms_per_turn,
+      ),
+      // Judged on the runtime workerd: the proxy workerd is wrangler's own ProxyWorker, which
+      // the edge does not have, and its CPU (the larger, noisier share) drowns the difference.
+      runtime_excess_over_bare_ms_per_turn: round2(
+        cpuEdge.runtime_cpu_ms_per_turn - cpuBare.runtime_cpu_ms_per_turn,
+      ),
+    },
+    bundle: m.bundle,
+    ops_measured: m.ops,
+  };
+  const { machine, foreign_activity_during_run, setup, ...rest } = figures;
+  // The key order of results.json: the targets right after the set-up.
+  return { machine, foreign_activity_during_run, setup, targets: targetChecks(figures), ...rest };
+}
+
+/** Whether any measured request failed (the run then keeps wrangler's logs). */
+export function anyRequestFailed(r: BenchReport): boolean {
+  return (
+    Object.values(r.first_text_concurrent).some((v) => TARGETS.some((t) => v[t].errors > 0)) ||
+    Object.values(r.json_turns).some((j) => j.bare.errors + j.edge.errors > 0) ||
+    r.cpu.bare.errors + r.cpu.edge.errors > 0
+  );
+}
+
+export function writeReport(r: BenchReport): void {
+  writeFileSync(join(ROOT, 'bench/results.json'), JSON.stringify(r, null, 2) + '\n');
+}

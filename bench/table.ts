@@ -1,0 +1,191 @@
+/** The table `npm run bench` prints at the end, read from the report it wrote. */
+import { LABEL, TARGETS } from './config';
+import { fixed2, sign } from './format';
+import type { BenchReport } from './report';
+
+export function printTable(r: BenchReport): void {
+  const f = fixed2;
+  const line = (cells: string[], widths: number[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const out: string[] = [];
+  out.push('');
+  out.push(
+    `machine: ${r.machine.cpu}, ${r.machine.cores} cores, node ${r.machine.node}, wrangler ${r.machine.wrangler}, ${r.machine.date}`,
+  );
+  const fa = r.foreign_activity_during_run;
+  if (fa.busy_samples > 0) {
+    out.push(
+      `WARNING: other runs were active in ${fa.busy_samples} of ${fa.samples} samples (noise): ${fa.examples.join(' | ')}`,
+    );
+  }
+  out.push('');
+  out.push(
+    `first text token, concurrency 1, think ${r.setup.think_ms} ms (${r.first_text_c1.rounds} interleaved rounds)`,
+  );
+  const w = [24, 8, 9, 9, 9, 9, 7];
+  out.push(line(['target', 'n', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors'], w));
+  for (const t of TARGETS) {
+    const x = r.first_text_c1.targets[t];
+    out.push(
+      line(
+        [
+          LABEL[t],
+          String(x.first_text.samples),
+          f(x.first_text.p50_ms),
+          f(x.first_text.p90_ms),
+          f(x.first_text.p99_ms),
+          f(x.first_text.max_ms),
+          String(x.errors),
+        ],
+        w,
+      ),
+    );
+  }
+  const ex = r.first_text_c1.excess_over_bare_ms;
+  out.push(line(['edge − bare', '', sign(ex.p50), sign(ex.p90), sign(ex.p99), '', ''], w));
+  out.push('');
+  out.push('where the time goes (p50 ms; from the simulator taps, same clock)');
+  const w2 = [24, 14, 14, 14, 12];
+  out.push(line(['target', 'to upstream', 'upstream', 'to client', 'first byte'], w2));
+  for (const t of TARGETS) {
+    const x = r.first_text_c1.targets[t];
+    out.push(
+      line(
+        [
+          LABEL[t],
+          f(x.until_upstream_request.p50_ms),
+          f(x.upstream_request_to_first_text.p50_ms),
+          f(x.upstream_first_text_to_client.p50_ms),
+          f(x.first_byte.p50_ms),
+        ],
+        w2,
+      ),
+    );
+  }
+  out.push('');
+  const fb = r.first_byte;
+  out.push(
+    `thinking-edge first byte (conversation event): p50 ${f(fb.conversation_event.p50_ms)} ms, p99 ${f(fb.conversation_event.p99_ms)} ms; before upstream first text ${fb.before_upstream_first_text}/${fb.samples}, before think time ${fb.before_think_time_elapsed}/${fb.samples}, before upstream's first byte ${fb.before_upstream_first_byte}/${fb.samples}`,
+  );
+  out.push('');
+  out.push('first text under concurrent streams (p50 / p99 ms)');
+  const w3 = [10, 22, 22, 22, 12];
+  out.push(line(['streams', LABEL.direct, LABEL.bare, LABEL.edge, 'edge÷bare p99'], w3));
+  const failures: string[] = [];
+  for (const v of Object.values(r.first_text_concurrent)) {
+    for (const t of TARGETS) {
+      if (v[t].errors > 0)
+        failures.push(
+          `  ${v.streams} streams, ${LABEL[t]}: ${v[t].errors} failed, e.g. ${v[t].last_error ?? ''}`,
+        );
+    }
+    out.push(
+      line(
+        [
+          String(v.streams),
+          ...TARGETS.map((t) => `${f(v[t].first_text.p50_ms)} / ${f(v[t].first_text.p99_ms)}`),
+          `${v.edge_over_bare_p99_ratio}×`,
+        ],
+        w3,
+      ),
+    );
+  }
+  out.push(...failures);
+  out.push('');
+  out.push('JSON turns (non-stream)');
+  out.push('(cpu: ms per turn, all workerd / runtime workerd; %: of one core during the load)');
+  const w4 = [22, 6, 6, 8, 8, 8, 8, 8, 9, 7];
+  out.push(
+    line(
+      [
+        'target',
+        'conns',
+        'turns',
+        'turns/s',
+        'p50 ms',
+        'p99 ms',
+        'cpu all',
+        'cpu rt',
+        'workerd%',
+        'bench%',
+      ],
+      w4,
+    ),
+  );
+  for (const [conns, v] of Object.entries(r.json_turns)) {
+    for (const t of ['bare', 'edge'] as const) {
+      const x = v[t];
+      out.push(
+        line(
+          [
+            LABEL[t],
+            conns,
+            String(x.turns_ok),
+            f(x.turns_per_s),
+            f(x.latency.p50_ms),
+            f(x.latency.p99_ms),
+            f(x.workerd_cpu_ms_per_turn),
+            f(x.runtime_cpu_ms_per_turn),
+            String(x.workerd_cpu_pct),
+            String(x.bench_process_cpu_pct),
+          ],
+          w4,
+        ),
+      );
+    }
+  }
+  out.push('');
+  out.push(
+    `CPU per streamed turn of ${r.cpu.edge.answer_text_tokens} text tokens (workerd utime+stime, idle subtracted, ${r.cpu.edge.turns} turns each)`,
+  );
+  const w5 = [24, 14, 14, 14, 14];
+  out.push(line(['target', 'workerd ms', 'runtime ms', 'proxy ms', 'wrangler ms'], w5));
+  for (const t of ['bare', 'edge'] as const) {
+    const x = r.cpu[t];
+    out.push(
+      line(
+        [
+          LABEL[t],
+          f(x.workerd_cpu_ms_per_turn),
+          f(x.runtime_cpu_ms_per_turn),
+          f(x.proxy_cpu_ms_per_turn),
+          f(x.wrangler_node_cpu_ms_per_turn),
+        ],
+        w5,
+      ),
+    );
+  }
+  out.push(
+    line(
+      [
+        'edge − bare',
+        f(r.cpu.edge_excess_over_bare_ms_per_turn),
+        f(r.cpu.runtime_excess_over_bare_ms_per_turn),
+        '',
+        '',
+      ],
+      w5,
+    ),
+  );
+  const b = r.bundle;
+  out.push(
+    `bundle: ${b.plain.ok ? `${b.plain.raw_kib} KiB raw, ${b.plain.gzip_kib} KiB gzip; --minify ${b.minified.raw_kib} KiB raw, ${b.minified.gzip_kib} KiB gzip` : b.plain.error}`,
+  );
+  out.push('');
+  out.push(
+    'KV / Durable Object calls per turn (measured on the counting instance; ms until settled)',
+  );
+  for (const [k, v] of Object.entries(r.ops_measured)) {
+    const calls = Object.entries(v.per_turn)
+      .map(([name, n]) => `${name} ×${n} (${f(v.ms_per_turn[name] ?? NaN)} ms)`)
+      .join(', ');
+    out.push(
+      `  ${k}: KV ${v.kv_reads_per_turn} reads + ${v.kv_writes_per_turn} writes, DO ${v.do_calls_per_turn} calls${v.constant ? '' : ' (varied)'} — ${calls}`,
+    );
+  }
+  out.push('');
+  out.push('targets');
+  for (const t of r.targets)
+    out.push(`  ${t.met ? 'MET    ' : 'NOT MET'}  ${t.figure}: ${t.value} (target ${t.target})`);
+  console.log(out.join('\n'));
+}
