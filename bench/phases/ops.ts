@@ -37,7 +37,7 @@ const diffOf = (after: Ops, before: Ops): Ops => {
   return out;
 };
 
-export async function opsPerTurn(e: Endpoints, kind: OpsKind): Promise<OpsFigure> {
+async function opsPerTurn(e: Endpoints, kind: OpsKind): Promise<OpsFigure> {
   const url = e.counting.url;
   const counts: Ops[] = [];
   const waits: Ops[] = [];
