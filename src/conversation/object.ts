@@ -70,6 +70,7 @@ export class ConversationObject extends DurableObject<Env> {
    */
   async run(job: TurnJob): Promise<TurnRun> {
     const { request, ticket } = job;
+    const config = settings(this.env);
     let admitting: Promise<Admission> | undefined;
     let input: TurnInput;
     try {
@@ -80,7 +81,7 @@ export class ConversationObject extends DurableObject<Env> {
       if (held !== undefined) admitting = admit(this.env, ticket, held, request);
       const stored =
         held !== undefined ? held : await this.#state.read(request.key.id, request.conversationId);
-      input = planTurn(settings(this.env), request, stored);
+      input = planTurn(config, request, stored);
       admitting ??= admit(this.env, ticket, stored, request);
     } catch (err) {
       if (admitting) await withdraw(this.env, ticket, admitting);
@@ -110,7 +111,7 @@ export class ConversationObject extends DurableObject<Env> {
       .setAlarm(now + KEEPALIVE_MS, { allowUnconfirmed: true })
       .catch((err) => logError('keepalive', err));
 
-    const sse = job.stream ? new SseStream(settings(this.env).pingIntervalMs) : null;
+    const sse = job.stream ? new SseStream(config.pingIntervalMs) : null;
     const { conversation } = input;
     // Sent before Claude is called: the client has its conversation id at once.
     sse?.send({
