@@ -20,7 +20,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     c.set('log', fields);
     await next();
     c.res.headers.set('request-id', requestId);
-    logLine({
+    const line = {
       event: 'request',
       request_id: requestId,
       method: c.req.method,
@@ -29,6 +29,8 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       key_id: c.get('apiKey')?.id,
       ms: Date.now() - started,
       ...fields,
-    });
+    };
+    // Written after the answer's head has gone, off the path of a turn's upstream call.
+    c.executionCtx.waitUntil(new Promise<void>((done) => setTimeout(() => done(logLine(line)), 0)));
   };
 }
