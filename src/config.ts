@@ -21,10 +21,12 @@ export interface Settings {
   promptCacheTtl: '5m' | '1h' | null;
 }
 
-/** A positive integer var, or the fallback when unset or malformed. */
+/** A positive integer var ("1000000", "1_000_000", "1,000,000", "1e6"), or the fallback when unset or malformed. */
 export function positiveInt(value: string | undefined, fallback: number): number {
-  const n = Number.parseInt(value ?? '', 10);
-  return Number.isFinite(n) && n > 0 ? n : fallback;
+  // Read whole, not with parseInt (which takes "1e6" or "1,000,000" as 1): digits with
+  // optional _ or , separators, or a number in e-notation; anything else is the fallback.
+  const n = Number((value ?? '').trim().replace(/[_,]/g, ''));
+  return value?.trim() && Number.isSafeInteger(n) && n > 0 ? n : fallback;
 }
 
 /** Reads the operator's vars once per request, with the documented defaults and bounds. */

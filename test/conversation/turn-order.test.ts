@@ -23,8 +23,8 @@ describe('one turn at a time per conversation', () => {
     const first = (await (await chat(key, { message: 'start' })).json()) as any;
     const id = first.conversation_id;
     const [a, b] = await Promise.all([
-      chat(key, { conversation_id: id, message: 'left [sim:think_ms=300]', stream: true }),
-      chat(key, { conversation_id: id, message: 'right [sim:think_ms=300]', stream: true }),
+      chat(key, { conversation_id: id, message: 'left [sim:think_ms=2000]', stream: true }),
+      chat(key, { conversation_id: id, message: 'right [sim:think_ms=2000]', stream: true }),
     ]);
     const statuses = [a.status, b.status].sort();
     expect(statuses).toEqual([200, 409]);

@@ -18,7 +18,7 @@ describe('concurrent turns, per key', () => {
     });
     const answers = await Promise.all(
       Array.from({ length: 5 }, (_, i) =>
-        chat(key, { message: `slow ${i} [sim:think_ms=600]`, stream: true }),
+        chat(key, { message: `slow ${i} [sim:think_ms=3000]`, stream: true }),
       ),
     );
     const accepted = answers.filter((r) => r.status === 200);
@@ -38,8 +38,10 @@ describe('concurrent turns, per key', () => {
   });
 
   it('frees the slot of a stream whose client went away once the turn ends upstream, and still stores it', async () => {
-    const { id: keyId, key } = await createKey({ limits: { concurrent_streams: 1 } });
-    const res = await chat(key, { message: 'leaving [sim:think_ms=400]', stream: true });
+    const { id: keyId, key } = await createKey({
+      limits: { concurrent_streams: 1, requests_per_minute: 10_000 },
+    });
+    const res = await chat(key, { message: 'leaving [sim:think_ms=2000]', stream: true });
     const reader = res.body!.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     const conversationId = /"conversation_id":"(c_[A-Za-z0-9]+)"/.exec(first)![1]!;

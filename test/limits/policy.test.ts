@@ -94,19 +94,18 @@ describe('limitsFor: the key limits, else the operator defaults, else the built-
     expect(limitsFor(key({ limits }), env(vars))).toEqual(want);
   });
 
-  // positiveInt (src/config.ts) reads a var with parseInt, which stops at the first
-  // character that is not a digit: an operator writing the budget as "1e6", "1_000_000" or
-  // "1,000,000" gets a budget of 1 token a day instead of a million (or the fallback).
-  it.fails.each([
-    { name: 'scientific notation', value: '1e6' },
-    { name: 'underscore separators', value: '1_000_000' },
-    { name: 'comma separators', value: '1,000,000' },
-  ])(
-    'does not read DEFAULT_TOKENS_PER_DAY written with $name ("$value") as 1 token a day',
-    ({ value }) => {
-      expect(limitsFor(key(), env({ DEFAULT_TOKENS_PER_DAY: value })).tokens_per_day).not.toBe(1);
-    },
-  );
+  // An operator writing the budget with separators or in e-notation means a million, not
+  // 1 (parseInt's reading); something that is no whole number takes the default.
+  it.each([
+    { name: 'scientific notation', value: '1e6', want: 1_000_000 },
+    { name: 'underscore separators', value: '1_000_000', want: 1_000_000 },
+    { name: 'comma separators', value: '1,000,000', want: 1_000_000 },
+    { name: 'a fraction', value: '2.5', want: 1_000_000 },
+    { name: 'trailing junk', value: '500k', want: 1_000_000 },
+    { name: 'blank', value: '  ', want: 1_000_000 },
+  ])('reads DEFAULT_TOKENS_PER_DAY written as $name ("$value") as $want', ({ value, want }) => {
+    expect(limitsFor(key(), env({ DEFAULT_TOKENS_PER_DAY: value })).tokens_per_day).toBe(want);
+  });
 });
 
 describe('ipLimitFor: a per-IP window for publishable keys only', () => {

@@ -51,10 +51,10 @@ describe('Idempotency-Key on POST /v1/chat', () => {
 
   it('answers 409 while the first request is still running, and 422 for another body', async () => {
     const { key } = await createKey();
-    const slow = chat(key, { message: 'slow [sim:think_ms=500]' }, idem('k-1'));
-    await new Promise((r) => setTimeout(r, 100));
+    const slow = chat(key, { message: 'slow [sim:think_ms=3000]' }, idem('k-1'));
+    await new Promise((r) => setTimeout(r, 200));
     await expectError(
-      await chat(key, { message: 'slow [sim:think_ms=500]' }, idem('k-1')),
+      await chat(key, { message: 'slow [sim:think_ms=3000]' }, idem('k-1')),
       409,
       'conflict_error',
     );

@@ -41,14 +41,14 @@ describe('POST /v1/chat as SSE', () => {
   it('sends the conversation event before Claude answers, and pings while Claude thinks', async () => {
     const { key } = await createKey();
     const started = Date.now();
-    const res = await chat(key, { message: 'slow one [sim:think_ms=1500]', stream: true });
+    const res = await chat(key, { message: 'slow one [sim:think_ms=3000]', stream: true });
     const { events, comments } = await readEventStream(res);
     const first = events[0]!;
     const firstText = events.find((e) => e.event === 'text')!;
     expect(first.event).toBe('conversation');
     expect(first.at - started).toBeLessThan(firstText.at - started);
     expect(firstText.at - first.at).toBeGreaterThanOrEqual(1000);
-    // SSE_PING_INTERVAL_MS is 300 in the tests: several pings during 1.5 s of silence.
+    // SSE_PING_INTERVAL_MS is 300 in the tests: several pings during 3 s of silence.
     expect(comments.filter((c) => c === 'ping').length).toBeGreaterThanOrEqual(2);
   });
 
