@@ -5,11 +5,11 @@
  */
 const layers = [
   ['entry', '^src/(index|app)[.]ts$'],
-  ['routes', '^src/routes/'],
+  ['front-doors', '^src/(routes|queues)/'],
   ['middleware', '^src/(middleware/|env[.]ts$)'],
   ['conversation', '^src/conversation/'],
   ['limits', '^src/limits/'],
-  ['anthropic', '^src/anthropic/'],
+  ['outbound', '^src/(anthropic|webhooks)/'],
   ['store', '^src/store/'],
   ['contract', '^src/contract/'],
   ['base', '^src/((errors|config|log)[.]ts$|lib/)'],

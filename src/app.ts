@@ -17,6 +17,7 @@ import { admin } from './routes/admin';
 import { chat } from './routes/chat';
 import { conversations } from './routes/conversations';
 import { docs } from './routes/docs';
+import { jobs } from './routes/jobs';
 import { usage } from './routes/usage';
 
 export const app = new Hono<AppEnv>();
@@ -37,6 +38,8 @@ app.route('/', docs);
 app.use('/v1/chat', idempotency());
 app.route('/v1/chat', chat);
 app.route('/v1/conversations', conversations);
+app.use('/v1/jobs', idempotency());
+app.route('/v1/jobs', jobs);
 app.route('/v1/usage', usage);
 app.route('/admin', admin);
 

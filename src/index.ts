@@ -1,7 +1,12 @@
-/** Worker entry point: the Hono app, and the Durable Object classes the bindings name. */
+/** Worker entry point: the Hono app, the queues' consumer, and the Durable Object classes. */
 import { app } from './app';
+import type { JobMessage } from './contract/queue-messages';
+import { consume } from './queues/consumer';
 
-export default app satisfies ExportedHandler<Env>;
+export default {
+  fetch: app.fetch,
+  queue: consume,
+} satisfies ExportedHandler<Env, JobMessage>;
 export { ConversationObject } from './conversation/object';
 export { KeyLimiter } from './limits/limiter';
 export { IdempotencyLedger } from './store/idempotency';

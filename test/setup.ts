@@ -1,14 +1,16 @@
 /**
  * Runs before every test file, in the same isolate as the Worker: routes the Worker's
- * outbound fetches to the simulator and fails loudly on anything else, so no test can
- * reach the real network.
+ * outbound fetches to the simulator (and job callbacks to the test receiver) and fails
+ * loudly on anything else, so no test can reach the real network.
  */
+import { RECEIVER_HOST, receiver } from './helpers/receiver';
 import { UPSTREAM_HOST, upstream } from './helpers/upstream';
 
 const guardedFetch: typeof fetch = async (input, init) => {
   const request = new Request(input, init);
   const { host } = new URL(request.url);
   if (host === UPSTREAM_HOST) return upstream.fetch(request);
+  if (host === RECEIVER_HOST) return receiver.fetch(request);
   throw new Error(`Unexpected outbound request in a test: ${request.method} ${request.url}`);
 };
 globalThis.fetch = guardedFetch;

@@ -32,6 +32,11 @@ export const newKeyRequest = z.strictObject({
   ),
 });
 
+/** `POST /admin/keys/:id/webhook-secret`: how long the old secret still signs (0–7 days). */
+export const rotateSecretRequest = z.strictObject({
+  grace_seconds: z.optional(z.int().check(z.minimum(0), z.maximum(7 * 86_400))),
+});
+
 function isOrigin(value: string): boolean {
   try {
     const url = new URL(value);

@@ -81,55 +81,56 @@ const toolResult = z.strictObject({
   is_error: z.optional(z.boolean()),
 });
 
-export const chatRequest = z
-  .strictObject({
-    conversation_id: z.optional(
-      z
-        .string()
-        .check(
-          z.regex(/^c_[A-Za-z0-9]{1,64}$/, 'must be an id from an earlier answer, like "c_…"'),
-        ),
-    ),
-    message: z.optional(
-      z.union(
-        [nonEmpty, z.array(userBlock).check(z.minLength(1, 'must hold at least one block'))],
-        {
-          error:
-            'must be a non-empty string or an array of user content blocks of type "text", "image", "document" or "search_result" (tool results go in tool_results)',
-        },
-      ),
-    ),
-    tool_results: z.optional(
-      z
-        .array(toolResult)
-        .check(
-          z.minLength(1, 'must answer at least one tool_use'),
-          z.maxLength(
-            MAX_TOOL_RESULTS,
-            `must hold at most ${MAX_TOOL_RESULTS} results: one per pending tool call`,
-          ),
-        ),
-    ),
-    model: z.optional(nonEmpty),
-    system: z.optional(
-      z.union([z.string(), z.array(z.looseObject({ type: z.literal('text'), text: nonEmpty }))]),
-    ),
-    tools: z.optional(z.array(customTool).check(z.maxLength(128))),
-    tool_choice: z.optional(toolChoice),
-    max_tokens: z.optional(positiveInt),
-    thinking: z.optional(thinking),
-    stream: z.optional(z.boolean()),
-    speed: z.optional(z.enum(['standard', 'fast'])),
-    service_tier: z.optional(z.enum(['auto', 'standard_only'])),
-  })
-  .check(
-    z.refine((b) => (b.message === undefined) !== (b.tool_results === undefined), {
-      message:
-        'send exactly one of "message" (a user turn) or "tool_results" (answers to the pending tool calls)',
+/** The fields of a turn, shared by `/v1/chat` and `/v1/jobs` (contract/job-request.ts). */
+export const turnFields = {
+  conversation_id: z.optional(
+    z
+      .string()
+      .check(z.regex(/^c_[A-Za-z0-9]{1,64}$/, 'must be an id from an earlier answer, like "c_…"')),
+  ),
+  message: z.optional(
+    z.union([nonEmpty, z.array(userBlock).check(z.minLength(1, 'must hold at least one block'))], {
+      error:
+        'must be a non-empty string or an array of user content blocks of type "text", "image", "document" or "search_result" (tool results go in tool_results)',
     }),
-  );
+  ),
+  tool_results: z.optional(
+    z
+      .array(toolResult)
+      .check(
+        z.minLength(1, 'must answer at least one tool_use'),
+        z.maxLength(
+          MAX_TOOL_RESULTS,
+          `must hold at most ${MAX_TOOL_RESULTS} results: one per pending tool call`,
+        ),
+      ),
+  ),
+  model: z.optional(nonEmpty),
+  system: z.optional(
+    z.union([z.string(), z.array(z.looseObject({ type: z.literal('text'), text: nonEmpty }))]),
+  ),
+  tools: z.optional(z.array(customTool).check(z.maxLength(128))),
+  tool_choice: z.optional(toolChoice),
+  max_tokens: z.optional(positiveInt),
+  thinking: z.optional(thinking),
+  speed: z.optional(z.enum(['standard', 'fast'])),
+  service_tier: z.optional(z.enum(['auto', 'standard_only'])),
+};
 
-export type ChatRequest = z.output<typeof chatRequest>;
+/** A turn is a user message or the answers to the pending tool calls, never both. */
+export function oneTurn<T extends { message?: unknown; tool_results?: unknown }>() {
+  return z.refine<T>((b) => (b.message === undefined) !== (b.tool_results === undefined), {
+    message:
+      'send exactly one of "message" (a user turn) or "tool_results" (answers to the pending tool calls)',
+  });
+}
+
+export const chatRequest = z
+  .strictObject({ ...turnFields, stream: z.optional(z.boolean()) })
+  .check(oneTurn());
+
+/** A turn as the conversation's object takes it, from `/v1/chat` or from a job. */
+export type ChatRequest = z.output<z.ZodMiniObject<typeof turnFields>> & { stream?: boolean };
 
 /** `"stream": true`, or `Accept: text/event-stream` when the body does not say. */
 export function wantsEventStream(accept: string | undefined, stream: boolean | undefined): boolean {

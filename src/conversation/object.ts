@@ -24,7 +24,11 @@ import { estimateTurnInput } from '../limits/estimate';
 import type { Admission } from '../limits/limiter';
 import { rateLimitHeaders, refusalError } from '../limits/policy';
 import { logError } from '../log';
+import type { JobView } from '../contract/job-request';
+import { backoffSeconds, retryAfterSeconds } from '../lib/backoff';
 import { type Conversation, saveConversation } from '../store/conversations';
+import type { KeyRecord } from '../store/keys';
+import { type Job, JobBook, jobView } from './jobs';
 import { planTurn, type TurnRequest } from './plan';
 import { runToEnd, type TurnJob } from './run';
 import { SseStream } from './sse';
@@ -55,13 +59,35 @@ interface RunningTurn {
   settled: Promise<unknown> | null;
 }
 
+/** A job's message from the queue, as the consumer hands it over. */
+export interface JobDelivery {
+  jobId: string;
+  /** The job's key, read again for this try (a revoked key has no record). */
+  key: KeyRecord;
+  ticket: TurnTicket;
+  /** Which try this is (1-based), and whether the queue has no try after it. */
+  attempt: number;
+  final: boolean;
+}
+
+/**
+ * What the consumer does with a job's message: ack it (`done`), try again after a delay
+ * (`retry`), or hand it to the dead-letter queue (`dead`: the job failed on its last try).
+ */
+export type JobVerdict =
+  { kind: 'done' } | { kind: 'retry'; delaySeconds: number } | { kind: 'dead' };
+
 export class ConversationObject extends DurableObject<Env> {
   #state: ConversationState;
+  #jobs: JobBook;
   #running: RunningTurn | null = null;
+  /** Jobs being run by this instance: a duplicate delivery waits for the same run. */
+  #jobRuns = new Map<string, Promise<JobVerdict>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#state = new ConversationState(ctx.storage, env.CONVERSATIONS);
+    this.#jobs = new JobBook(ctx.storage.sql, settings(env).conversationTtlSeconds);
   }
 
   /**
@@ -119,7 +145,7 @@ export class ConversationObject extends DurableObject<Env> {
       data: { conversation_id: conversation.id, turn: conversation.turns + 1 },
     });
     const report = runToEnd(this.env, job, input, sse, stop.signal, (outcome) =>
-      this.#finish(running, input, outcome),
+      this.#finish(running, input, outcome, job.jobId),
     );
     running.settled = report;
     this.ctx.waitUntil(report);
@@ -162,11 +188,145 @@ export class ConversationObject extends DurableObject<Env> {
     return { stopped: running !== null };
   }
 
+  /**
+   * Takes a job (`POST /v1/jobs`): everything that can be judged now is — an unknown
+   * conversation, a turn the conversation cannot take, a model or thinking form it refuses —
+   * and refused at once; otherwise the job is kept, queued, for the queue's consumer.
+   */
+  async acceptJob(spec: {
+    jobId: string;
+    request: TurnRequest;
+    callbackUrl: string | null;
+  }): Promise<{ ok: true; job: JobView } | { ok: false; error: ApiErrorJson }> {
+    const { request } = spec;
+    try {
+      const held = this.#state.held(request.body.conversation_id !== undefined);
+      const stored =
+        held !== undefined ? held : await this.#state.read(request.key.id, request.conversationId);
+      planTurn(settings(this.env), request, stored);
+    } catch (err) {
+      if (err instanceof ApiError) return { ok: false, error: err.toJSON() };
+      throw err;
+    }
+    this.#jobs.add({
+      id: spec.jobId,
+      keyId: request.key.id,
+      conversationId: request.conversationId,
+      body: request.body,
+      callbackUrl: spec.callbackUrl,
+    });
+    return { ok: true, job: jobView(this.#jobs.get(spec.jobId)!) };
+  }
+
+  /** A job taken back before it was queued (refused by the limits, or the queue failed). */
+  dropJob(jobId: string): void {
+    this.#jobs.remove(jobId);
+  }
+
+  /** The job as `GET /v1/jobs/:id` shows it, or null (none, another key's, or expired). */
+  job(jobId: string): JobView | null {
+    const job = this.#jobs.get(jobId);
+    return job ? jobView(job) : null;
+  }
+
+  /**
+   * Runs a job's turn once, however often the queue delivers it: a job that ended is not
+   * run again (its callback is queued if it was not yet), a job running here is waited for.
+   * A busy conversation makes the job wait its turn; a refusal worth retrying (limits,
+   * upstream faults) sends it back to the queue with a delay, until its last try.
+   */
+  async runJob(delivery: JobDelivery): Promise<JobVerdict> {
+    const running = this.#jobRuns.get(delivery.jobId);
+    if (running) return running;
+    const verdict = this.#runJob(delivery);
+    this.#jobRuns.set(delivery.jobId, verdict);
+    try {
+      return await verdict;
+    } finally {
+      this.#jobRuns.delete(delivery.jobId);
+    }
+  }
+
+  /** The key that made the job is gone: the job fails for good. */
+  async failJob(jobId: string, error: ApiErrorJson): Promise<void> {
+    const job = this.#jobs.get(jobId);
+    if (!job || job.status === 'succeeded' || job.status === 'failed') return;
+    this.#jobs.fail(jobId, error);
+    await this.#queueCallback(jobId);
+  }
+
+  /** What a callback delivery needs: the URL and the job's body, once the job has ended. */
+  jobForDelivery(jobId: string): { url: string; body: string } | null {
+    const job = this.#jobs.get(jobId);
+    if (!job?.callbackUrl || (job.status !== 'succeeded' && job.status !== 'failed')) return null;
+    const { deliveries: _deliveries, callback_url: _url, ...body } = jobView(job);
+    return { url: job.callbackUrl, body: JSON.stringify(body) };
+  }
+
+  recordDelivery(jobId: string, attempt: JobView['deliveries'][number]): void {
+    this.#jobs.addDelivery(jobId, attempt);
+  }
+
+  async #runJob(delivery: JobDelivery): Promise<JobVerdict> {
+    const job = this.#jobs.get(delivery.jobId);
+    if (!job) return { kind: 'done' };
+    if (job.status === 'succeeded' || job.status === 'failed') {
+      await this.#queueCallback(job.id);
+      return { kind: 'done' };
+    }
+    // A busy conversation: the job waits for the running turn, then takes its place.
+    while (this.#running && Date.now() - this.#running.startedAt < STALE_TURN_MS) {
+      await (this.#running.settled ?? scheduler.wait(20)).catch(() => {});
+    }
+    this.#jobs.mark(job.id, 'running');
+    const run = await this.run({
+      request: { body: job.body, key: delivery.key, conversationId: job.conversationId },
+      ticket: delivery.ticket,
+      stream: false,
+      requestId: job.id,
+      receivedAt: Date.now(),
+      jobId: job.id,
+    });
+    if (run.kind === 'answer') {
+      await this.#queueCallback(job.id);
+      return { kind: 'done' };
+    }
+    if (run.kind === 'stream') throw new Error('A job never streams.');
+    const delaySeconds = retryDelay(run.error, delivery.attempt);
+    if (delaySeconds !== null && !delivery.final) {
+      this.#jobs.mark(job.id, 'queued', run.error);
+      return { kind: 'retry', delaySeconds };
+    }
+    this.#jobs.fail(job.id, run.error);
+    await this.#queueCallback(job.id);
+    return delaySeconds === null ? { kind: 'done' } : { kind: 'dead' };
+  }
+
+  /** Hands an ended job's callback to the delivery queue, once. */
+  async #queueCallback(jobId: string): Promise<void> {
+    const job = this.#jobs.get(jobId);
+    if (!job?.callbackUrl || job.callbackQueued) return;
+    await this.env.CALLBACKS.send({
+      jobId,
+      keyId: job.keyId,
+      conversationId: job.conversationId,
+    });
+    this.#jobs.callbackQueued(jobId);
+  }
+
   /** The turn has ended: keep what it stored (or a failed first turn's empty conversation), free the lock. */
-  async #finish(running: RunningTurn, input: TurnInput, outcome: TurnOutcome): Promise<void> {
+  async #finish(
+    running: RunningTurn,
+    input: TurnInput,
+    outcome: TurnOutcome,
+    jobId: string | undefined,
+  ): Promise<void> {
     if (outcome.ok) {
       this.#state.hold(outcome.conversation, input.ttlSeconds);
       this.#state.commit(outcome.answer.turn);
+      // In the same synchronous step as the commit: a job's turn and its result are stored
+      // together, so a second delivery of the job finds it done and adds no second turn.
+      if (jobId) this.#jobs.succeed(jobId, JSON.stringify(outcome.answer));
     } else if (input.conversation.messages.length === 0 && !running.stop.signal.aborted) {
       // A new conversation whose first turn failed is kept empty, so the id the client
       // already has stays valid for a retry.
@@ -188,6 +348,19 @@ export function conversationFor(
 }
 
 /** Asks the key's limiter for the turn, with its input estimated from what it will send. */
+/**
+ * How long before a job whose turn was refused tries again, or null when trying again cannot
+ * help (a 4xx about the request itself).
+ */
+function retryDelay(error: ApiErrorJson, attempt: number): number | null {
+  const retryAfter = retryAfterSeconds(
+    error.headers['Retry-After'] ?? error.headers['retry-after'],
+  );
+  if (error.status === 409 || error.status === 429) return backoffSeconds(attempt, retryAfter ?? 1);
+  if (error.status >= 500) return backoffSeconds(attempt, retryAfter);
+  return null;
+}
+
 function admit(
   env: Env,
   ticket: TurnTicket,

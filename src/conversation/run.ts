@@ -27,6 +27,8 @@ export interface TurnJob {
   receivedAt: number;
   /** An Idempotency-Key claimed for this turn: its answer is stored when the turn ends. */
   idempotencyKey?: string;
+  /** The job this turn runs, whose result is stored with the turn. */
+  jobId?: string;
 }
 
 /** How the turn ended; an answer also as its JSON text, made once for the client and the ledger. */

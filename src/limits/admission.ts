@@ -16,6 +16,8 @@ import { ipLimitFor, limitsFor } from './policy';
 export interface CountInput {
   limits: Limits;
   ip?: { address: string; limit: number };
+  /** Already counted in the minute window when it came in (a job's turn). */
+  counted?: boolean;
 }
 
 /**

@@ -35,6 +35,11 @@ interface CountInput {
   limits: Limits;
   /** Per-IP window for publishable keys. */
   ip?: { address: string; limit: number };
+  /**
+   * The request was counted in the minute window when it came in (a job: its POST was), so
+   * its turn takes a slot and tokens but is not counted again.
+   */
+  counted?: boolean;
 }
 
 interface TurnInput extends CountInput {
@@ -109,7 +114,7 @@ export class KeyLimiter extends DurableObject<Env> {
   cancelTurn(input: CountInput & { turnId: string }): void {
     const now = Date.now();
     const removed = this.#sql.exec('DELETE FROM turns WHERE id = ?', input.turnId).rowsWritten;
-    if (removed === 0) return;
+    if (removed === 0 || input.counted) return;
     const start = minuteStart(now);
     const names = ['minute', ...(input.ip ? [`ip:${input.ip.address}`] : [])];
     for (const name of names) {
@@ -147,10 +152,12 @@ export class KeyLimiter extends DurableObject<Env> {
   /** `estimate`: a turn's estimated input; null for a request that is not a turn. */
   #refusal(input: CountInput, now: number, estimate: number | null): LimitName | null {
     const { limits, ip } = input;
-    if (this.#windowCount('minute', now) >= limits.requests_per_minute)
-      return 'requests_per_minute';
-    if (ip && this.#windowCount(`ip:${ip.address}`, now) >= ip.limit)
-      return 'ip_requests_per_minute';
+    if (!input.counted) {
+      if (this.#windowCount('minute', now) >= limits.requests_per_minute)
+        return 'requests_per_minute';
+      if (ip && this.#windowCount(`ip:${ip.address}`, now) >= ip.limit)
+        return 'ip_requests_per_minute';
+    }
     if (estimate === null) return null;
     if (this.#openTurns() >= limits.concurrent_streams) return 'concurrent_streams';
     const used = this.#tokensToday(now);
@@ -159,7 +166,8 @@ export class KeyLimiter extends DurableObject<Env> {
     return null;
   }
 
-  #count({ ip }: CountInput, now: number) {
+  #count({ ip, counted }: CountInput, now: number) {
+    if (counted) return;
     this.#bump('minute', now);
     if (ip) this.#bump(`ip:${ip.address}`, now);
   }

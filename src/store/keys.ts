@@ -33,6 +33,8 @@ export interface KeyRecord {
   latency?: KeyLatency;
   /** Signs job callbacks (Standard Webhooks); secret keys only. */
   webhook_secret?: string;
+  /** The secret before the last rotation, which still signs too until `until` (ISO 8601). */
+  previous_webhook_secret?: { secret: string; until: string };
   /** First characters of the key, to tell keys apart in listings. */
   prefix: string;
   created_at: string;
@@ -95,10 +97,54 @@ export async function findKey(kv: KVNamespace, key: string): Promise<KeyRecord |
   return record;
 }
 
-/** Public view of a key record: never the webhook secret. */
+/** Public view of a key record: never a webhook secret. */
 export function publicKey(record: KeyRecord) {
-  const { webhook_secret: _secret, ...rest } = record;
+  const { webhook_secret: _secret, previous_webhook_secret: _previous, ...rest } = record;
   return rest;
+}
+
+/** A key's record by its id (`key_…`), as deliveries need it: never cached, so a revocation shows. */
+export async function findKeyById(kv: KVNamespace, id: string): Promise<KeyRecord | null> {
+  const hash = await kv.get(byId(id));
+  return hash ? kv.get<KeyRecord>(byHash(hash), 'json') : null;
+}
+
+/** The secrets that sign a callback now: the current one, and the previous one in its window. */
+export function webhookSecrets(record: KeyRecord, now = Date.now()): string[] {
+  const previous = record.previous_webhook_secret;
+  return [
+    ...(record.webhook_secret ? [record.webhook_secret] : []),
+    ...(previous && Date.parse(previous.until) > now ? [previous.secret] : []),
+  ];
+}
+
+/**
+ * A new webhook secret for a secret key; the old one keeps signing (next to the new one) for
+ * `graceSeconds`, so receivers can switch without losing a callback. Null for no such key.
+ */
+export async function rotateWebhookSecret(
+  kv: KVNamespace,
+  id: string,
+  graceSeconds: number,
+): Promise<KeyRecord | null> {
+  const hash = await kv.get(byId(id));
+  const record = hash ? await kv.get<KeyRecord>(byHash(hash), 'json') : null;
+  if (!hash || !record || record.kind !== 'secret') return null;
+  const rotated: KeyRecord = {
+    ...record,
+    webhook_secret: `whsec_${randomBase64(32)}`,
+    ...(record.webhook_secret
+      ? {
+          previous_webhook_secret: {
+            secret: record.webhook_secret,
+            until: new Date(Date.now() + graceSeconds * 1000).toISOString(),
+          },
+        }
+      : {}),
+  };
+  await kv.put(byHash(hash), JSON.stringify(rotated));
+  recent.delete(hash);
+  return rotated;
 }
 
 export async function listKeys(kv: KVNamespace): Promise<KeyRecord[]> {

@@ -1,0 +1,163 @@
+/**
+ * A conversation's jobs (`POST /v1/jobs`), kept in its object's SQLite storage beside the
+ * turns they run, so that a job's result is committed with its turn and a job delivered
+ * twice by the queue finds it done. Rows expire with the conversation's TTL.
+ */
+import type { ChatRequest } from '../contract/chat-request';
+import type { DeliveryAttempt, JobStatus, JobView } from '../contract/job-request';
+import type { ApiErrorJson } from '../errors';
+
+export interface Job {
+  id: string;
+  keyId: string;
+  conversationId: string;
+  status: JobStatus;
+  /** The turn to run: the `/v1/chat` fields of the job's request. */
+  body: ChatRequest;
+  callbackUrl: string | null;
+  /** The `/v1/chat` JSON answer, once the job succeeded. */
+  result: string | null;
+  error: ApiErrorJson | null;
+  created: number;
+  updated: number;
+  callbackQueued: boolean;
+  deliveries: DeliveryAttempt[];
+}
+
+interface JobRow extends Record<string, SqlStorageValue> {
+  id: string;
+  key_id: string;
+  conversation_id: string;
+  status: string;
+  body: string;
+  callback_url: string | null;
+  result: string | null;
+  error: string | null;
+  created: number;
+  updated: number;
+  callback_queued: number;
+  deliveries: string;
+}
+
+export class JobBook {
+  #sql: SqlStorage;
+  #ttlMs: number;
+  #hasTable: boolean;
+
+  constructor(sql: SqlStorage, ttlSeconds: number) {
+    this.#sql = sql;
+    this.#ttlMs = ttlSeconds * 1000;
+    this.#hasTable =
+      sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'").toArray()
+        .length > 0;
+  }
+
+  add(job: Pick<Job, 'id' | 'keyId' | 'conversationId' | 'body' | 'callbackUrl'>): void {
+    if (!this.#hasTable) {
+      this.#hasTable = true;
+      this.#sql.exec(`CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY, key_id TEXT NOT NULL, conversation_id TEXT NOT NULL,
+        status TEXT NOT NULL, body TEXT NOT NULL, callback_url TEXT, result TEXT, error TEXT,
+        created INTEGER NOT NULL, updated INTEGER NOT NULL,
+        callback_queued INTEGER NOT NULL DEFAULT 0, deliveries TEXT NOT NULL DEFAULT '[]')`);
+    }
+    const now = Date.now();
+    this.#sql.exec(
+      `INSERT OR IGNORE INTO jobs (id, key_id, conversation_id, status, body, callback_url, created, updated)
+       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
+      job.id,
+      job.keyId,
+      job.conversationId,
+      JSON.stringify(job.body),
+      job.callbackUrl,
+      now,
+      now,
+    );
+  }
+
+  get(id: string): Job | null {
+    if (!this.#hasTable) return null;
+    this.#sql.exec('DELETE FROM jobs WHERE updated < ?', Date.now() - this.#ttlMs);
+    const row = this.#sql.exec<JobRow>('SELECT * FROM jobs WHERE id = ?', id).toArray()[0];
+    return row ? fromRow(row) : null;
+  }
+
+  /** Running, or back to queued (with the error of the try that failed) for a retry. */
+  mark(id: string, status: 'running' | 'queued', error: ApiErrorJson | null = null): void {
+    this.#sql.exec(
+      'UPDATE jobs SET status = ?, error = ?, updated = ? WHERE id = ?',
+      status,
+      error ? JSON.stringify(error) : null,
+      Date.now(),
+      id,
+    );
+  }
+
+  succeed(id: string, result: string): void {
+    this.#sql.exec(
+      "UPDATE jobs SET status = 'succeeded', result = ?, error = NULL, updated = ? WHERE id = ?",
+      result,
+      Date.now(),
+      id,
+    );
+  }
+
+  fail(id: string, error: ApiErrorJson): void {
+    this.#sql.exec(
+      "UPDATE jobs SET status = 'failed', error = ?, updated = ? WHERE id = ?",
+      JSON.stringify(error),
+      Date.now(),
+      id,
+    );
+  }
+
+  remove(id: string): void {
+    if (this.#hasTable) this.#sql.exec('DELETE FROM jobs WHERE id = ?', id);
+  }
+
+  callbackQueued(id: string): void {
+    this.#sql.exec('UPDATE jobs SET callback_queued = 1 WHERE id = ?', id);
+  }
+
+  /** Keeps a delivery attempt (the last 50), without touching the job's own times. */
+  addDelivery(id: string, attempt: DeliveryAttempt): void {
+    const job = this.get(id);
+    if (!job) return;
+    const deliveries = [...job.deliveries, attempt].slice(-50);
+    this.#sql.exec('UPDATE jobs SET deliveries = ? WHERE id = ?', JSON.stringify(deliveries), id);
+  }
+}
+
+/** The job as `GET /v1/jobs/:id` shows it; without `deliveries`, it is the callback's body too. */
+export function jobView(job: Job): JobView {
+  return {
+    job_id: job.id,
+    status: job.status,
+    conversation_id: job.conversationId,
+    created_at: new Date(job.created).toISOString(),
+    updated_at: new Date(job.updated).toISOString(),
+    ...(job.status === 'succeeded' && job.result ? { result: JSON.parse(job.result) } : {}),
+    ...(job.status === 'failed' && job.error
+      ? { error: { type: job.error.type, message: job.error.message } }
+      : {}),
+    ...(job.callbackUrl ? { callback_url: job.callbackUrl } : {}),
+    deliveries: job.deliveries,
+  };
+}
+
+function fromRow(row: JobRow): Job {
+  return {
+    id: row.id,
+    keyId: row.key_id,
+    conversationId: row.conversation_id,
+    status: row.status as JobStatus,
+    body: JSON.parse(row.body) as ChatRequest,
+    callbackUrl: row.callback_url,
+    result: row.result,
+    error: row.error ? (JSON.parse(row.error) as ApiErrorJson) : null,
+    created: row.created,
+    updated: row.updated,
+    callbackQueued: row.callback_queued === 1,
+    deliveries: JSON.parse(row.deliveries) as DeliveryAttempt[],
+  };
+}
