@@ -111,6 +111,11 @@ export class JobBook {
     );
   }
 
+  /** The object's storage was cleared (the conversation was deleted): its jobs went with it. */
+  forgetAll(): void {
+    this.#hasTable = false;
+  }
+
   remove(id: string): void {
     if (this.#hasTable) this.#sql.exec('DELETE FROM jobs WHERE id = ?', id);
   }

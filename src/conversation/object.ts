@@ -185,6 +185,7 @@ export class ConversationObject extends DurableObject<Env> {
       await running.settled?.catch(() => {});
     }
     await this.#state.forget(keyId, conversationId);
+    this.#jobs.forgetAll();
     return { stopped: running !== null };
   }
 

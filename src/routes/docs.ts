@@ -4,8 +4,9 @@
  */
 import { Hono } from 'hono';
 import { html, raw } from 'hono/html';
-import { newKeyRequest } from '../contract/admin-request';
+import { newKeyRequest, rotateSecretRequest } from '../contract/admin-request';
 import { chatRequest } from '../contract/chat-request';
+import { jobRequest } from '../contract/job-request';
 import * as z from '../contract/zod';
 import type { AppEnv } from '../env';
 
@@ -48,7 +49,13 @@ const spec = {
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-    schemas: { ChatRequest: schema(chatRequest), NewKey: schema(newKeyRequest), Error: error },
+    schemas: {
+      ChatRequest: schema(chatRequest),
+      JobRequest: schema(jobRequest),
+      NewKey: schema(newKeyRequest),
+      RotateWebhookSecret: schema(rotateSecretRequest),
+      Error: error,
+    },
   },
   paths: {
     '/v1/chat': {
@@ -82,6 +89,34 @@ const spec = {
         responses: { 204: { description: 'Deleted' }, ...errors },
       },
     },
+    '/v1/jobs': {
+      post: {
+        summary: 'Queue a turn; its result is POSTed, signed (Standard Webhooks), to callback_url',
+        security: bearer,
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/JobRequest' } } },
+        },
+        responses: {
+          202: { description: '{job_id, status: "queued", conversation_id}' },
+          ...errors,
+        },
+      },
+    },
+    '/v1/jobs/{id}': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      get: {
+        summary: 'A job: status, result or error, and its callback deliveries',
+        security: bearer,
+        responses: {
+          200: {
+            description:
+              '{job_id, status: queued|running|succeeded|failed, conversation_id, created_at, updated_at, result?, error?, callback_url?, deliveries: [{at, status?, error?, next_try_at?}]}',
+          },
+          ...errors,
+        },
+      },
+    },
     '/admin/keys': {
       post: {
         summary: 'Mint a client key (shown once)',
@@ -96,6 +131,23 @@ const spec = {
         summary: 'List keys (no secrets)',
         security: bearer,
         responses: { 200: { description: '{data: [...]}' }, ...errors },
+      },
+    },
+    '/admin/keys/{id}/webhook-secret': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      post: {
+        summary: "Rotate a secret key's webhook secret (the old one signs too for grace_seconds)",
+        security: bearer,
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': { schema: { $ref: '#/components/schemas/RotateWebhookSecret' } },
+          },
+        },
+        responses: {
+          200: { description: '{id, webhook_secret, previous_webhook_secret_expires_at}' },
+          ...errors,
+        },
       },
     },
     '/admin/keys/{id}': {
