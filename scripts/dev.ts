@@ -1,20 +1,26 @@
 /**
  * `npm run dev`: thinking-edge under `wrangler dev` on http://127.0.0.1:8787 with local KV.
  * Without ANTHROPIC_API_KEY it first starts the bundled Messages API simulator and points
- * the Worker at it, so everything works offline. Then it mints a development key and
- * prints curl lines that work as they are.
+ * the Worker at it, so everything works offline. It also starts a small webhook receiver
+ * (http://127.0.0.1:8790/hooks) that verifies job callbacks with the `standardwebhooks`
+ * library and prints them. Then it mints a development key and prints curl lines that work
+ * as they are.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { serve } from '@hono/node-server';
+import { Webhook } from 'standardwebhooks';
 import { createSimulator } from '../simulator';
 
 const PORT = Number(process.env.PORT ?? 8787);
 const SIMULATOR_PORT = Number(process.env.SIMULATOR_PORT ?? 8788);
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'dev-admin-token';
+const RECEIVER_PORT = Number(process.env.WEBHOOK_RECEIVER_PORT ?? 8790);
+const receiverUrl = `http://127.0.0.1:${RECEIVER_PORT}/hooks`;
 const realKey = process.env.ANTHROPIC_API_KEY;
 const base = `http://127.0.0.1:${PORT}`;
 
-const vars: Record<string, string> = { ADMIN_TOKEN };
+// Loopback callbacks (http://127.0.0.1:PORT only) so that jobs can call the receiver below.
+const vars: Record<string, string> = { ADMIN_TOKEN, ALLOW_LOOPBACK_CALLBACKS: '1' };
 if (realKey) {
   vars.ANTHROPIC_API_KEY = realKey;
   if (process.env.ANTHROPIC_BASE_URL) vars.ANTHROPIC_BASE_URL = process.env.ANTHROPIC_BASE_URL;
@@ -43,7 +49,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 await waitForHealth();
-const key = await mintDevKey();
+const { key, webhook_secret } = await mintDevKey();
+startReceiver(webhook_secret);
 console.log(`
 thinking-edge is running on ${base}${realKey ? '' : ' (answers come from the simulator)'}
 Development key (shown once): ${key}
@@ -54,6 +61,12 @@ Admin token: ${ADMIN_TOKEN}
 
   curl -N ${base}/v1/chat -H 'authorization: Bearer ${key}' -H 'content-type: application/json' \\
     -d '{"message":"Why is the sky blue?","stream":true}'
+
+A job (answers 202 at once; the result is POSTed, signed, to the receiver, which prints it):
+
+  curl -s ${base}/v1/jobs -H 'authorization: Bearer ${key}' -H 'content-type: application/json' \\
+    -d '{"message":"Why is the sky blue?","callback_url":"${receiverUrl}"}'
+  curl -s ${base}/v1/jobs/JOB_ID -H 'authorization: Bearer ${key}'
 `);
 
 async function waitForHealth() {
@@ -68,7 +81,30 @@ async function waitForHealth() {
   throw new Error(`thinking-edge did not come up on ${base}`);
 }
 
-async function mintDevKey(): Promise<string> {
+/** Prints every callback it gets, after verifying its Standard Webhooks signature. */
+function startReceiver(secret: string) {
+  const webhook = new Webhook(secret);
+  serve({
+    port: RECEIVER_PORT,
+    hostname: '127.0.0.1',
+    async fetch(request) {
+      const body = await request.text();
+      try {
+        const job = webhook.verify(body, Object.fromEntries(request.headers)) as {
+          job_id: string;
+          status: string;
+        };
+        console.log(`[receiver] verified callback for ${job.job_id} (${job.status}): ${body}`);
+        return new Response(null, { status: 204 });
+      } catch (err) {
+        console.log(`[receiver] refused a callback that did not verify: ${String(err)}`);
+        return new Response('bad signature', { status: 400 });
+      }
+    },
+  });
+}
+
+async function mintDevKey(): Promise<{ key: string; webhook_secret: string }> {
   const res = await fetch(`${base}/admin/keys`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
@@ -76,5 +112,5 @@ async function mintDevKey(): Promise<string> {
   });
   if (res.status !== 201)
     throw new Error(`could not mint a development key: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { key: string }).key;
+  return (await res.json()) as { key: string; webhook_secret: string };
 }
