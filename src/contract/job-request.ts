@@ -37,8 +37,8 @@ export interface JobView {
   updated_at: string;
   /** The `/v1/chat` JSON answer, when the job succeeded. */
   result?: TurnAnswer;
-  /** The error, in the error shape, when the job failed. */
-  error?: { type: string; message: string };
+  /** The error, in the error shape (API.md §5; `request_id` is the job's id), when it failed. */
+  error?: { type: 'error'; error: { type: string; message: string }; request_id: string };
   callback_url?: string;
   deliveries: DeliveryAttempt[];
 }

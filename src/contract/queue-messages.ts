@@ -3,8 +3,9 @@
  * rest from the conversation's object (which holds the job) and the key store.
  */
 
-/** `JOBS`: a job to run. Also the shape of `CALLBACKS` messages: the job whose callback is due. */
+/** `JOBS`: a job to run (`job`); `CALLBACKS`: the job whose callback is due (`callback`). */
 export interface JobMessage {
+  kind: 'job' | 'callback';
   jobId: string;
   keyId: string;
   conversationId: string;

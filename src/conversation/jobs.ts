@@ -5,7 +5,7 @@
  */
 import type { ChatRequest } from '../contract/chat-request';
 import type { DeliveryAttempt, JobStatus, JobView } from '../contract/job-request';
-import type { ApiErrorJson } from '../errors';
+import { type ApiErrorJson, errorBody } from '../errors';
 
 export interface Job {
   id: string;
@@ -39,6 +39,11 @@ interface JobRow extends Record<string, SqlStorageValue> {
   deliveries: string;
 }
 
+/** A job that has not ended. */
+const OPEN = "status NOT IN ('succeeded', 'failed')";
+/** Rows outlive a short conversation TTL by the span of a callback's retries (about 2 days). */
+const MIN_KEEP_SECONDS = 3 * 86_400;
+
 export class JobBook {
   #sql: SqlStorage;
   #ttlMs: number;
@@ -46,7 +51,7 @@ export class JobBook {
 
   constructor(sql: SqlStorage, ttlSeconds: number) {
     this.#sql = sql;
-    this.#ttlMs = ttlSeconds * 1000;
+    this.#ttlMs = Math.max(ttlSeconds, MIN_KEEP_SECONDS) * 1000;
     this.#hasTable =
       sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'").toArray()
         .length > 0;
@@ -84,8 +89,9 @@ export class JobBook {
 
   /** Running, or back to queued (with the error of the try that failed) for a retry. */
   mark(id: string, status: 'running' | 'queued', error: ApiErrorJson | null = null): void {
+    if (!this.#hasTable) return;
     this.#sql.exec(
-      'UPDATE jobs SET status = ?, error = ?, updated = ? WHERE id = ?',
+      `UPDATE jobs SET status = ?, error = ?, updated = ? WHERE id = ? AND ${OPEN}`,
       status,
       error ? JSON.stringify(error) : null,
       Date.now(),
@@ -93,9 +99,11 @@ export class JobBook {
     );
   }
 
+  /** Ends the job, once: an ended job's outcome (so its callback's body) never changes. */
   succeed(id: string, result: string): void {
+    if (!this.#hasTable) return;
     this.#sql.exec(
-      "UPDATE jobs SET status = 'succeeded', result = ?, error = NULL, updated = ? WHERE id = ?",
+      `UPDATE jobs SET status = 'succeeded', result = ?, error = NULL, updated = ? WHERE id = ? AND ${OPEN}`,
       result,
       Date.now(),
       id,
@@ -103,12 +111,30 @@ export class JobBook {
   }
 
   fail(id: string, error: ApiErrorJson): void {
+    if (!this.#hasTable) return;
     this.#sql.exec(
-      "UPDATE jobs SET status = 'failed', error = ?, updated = ? WHERE id = ?",
+      `UPDATE jobs SET status = 'failed', error = ?, updated = ? WHERE id = ? AND ${OPEN}`,
       JSON.stringify(error),
       Date.now(),
       id,
     );
+  }
+
+  /** Ids of the jobs posted before `id` (in insertion order) that have not run yet, oldest first. */
+  waitingBefore(id: string): string[] {
+    if (!this.#hasTable) return [];
+    return this.#sql
+      .exec<{ id: string }>(
+        `SELECT id FROM jobs WHERE status = 'queued'
+           AND rowid < (SELECT rowid FROM jobs WHERE id = ?) ORDER BY rowid`,
+        id,
+      )
+      .toArray()
+      .map((row) => row.id);
+  }
+
+  any(): boolean {
+    return this.#hasTable && this.#sql.exec('SELECT 1 FROM jobs LIMIT 1').toArray().length > 0;
   }
 
   /** The object's storage was cleared (the conversation was deleted): its jobs went with it. */
@@ -143,7 +169,7 @@ export function jobView(job: Job): JobView {
     updated_at: new Date(job.updated).toISOString(),
     ...(job.status === 'succeeded' && job.result ? { result: JSON.parse(job.result) } : {}),
     ...(job.status === 'failed' && job.error
-      ? { error: { type: job.error.type, message: job.error.message } }
+      ? { error: errorBody(job.error.type, job.error.message, job.id) }
       : {}),
     ...(job.callbackUrl ? { callback_url: job.callbackUrl } : {}),
     deliveries: job.deliveries,

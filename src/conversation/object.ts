@@ -12,8 +12,8 @@
  *   fires every 30 s, for turns past the 15 minutes that pending I/O alone is granted.
  *
  * Its entry point takes plain data (a `TurnJob`) and answers plain data (a `TurnRun`), so
- * any front door can call it the same way: the `/v1/chat` route today, a queue consumer or
- * a reattaching reader next. It asks the key's limiter while it plans the turn
+ * every front door calls it the same way: the `/v1/chat` route, and the jobs queue's
+ * consumer (through `runJob`, which also keeps the job's state here). It asks the key's limiter while it plans the turn
  * (plan.ts), then runs it (run.ts).
  */
 import { DurableObject } from 'cloudflare:workers';
@@ -23,6 +23,7 @@ import { cancelTurn, startTurn, type TurnTicket, withdraw } from '../limits/admi
 import { estimateTurnInput } from '../limits/estimate';
 import type { Admission } from '../limits/limiter';
 import { rateLimitHeaders, refusalError } from '../limits/policy';
+import { randomToken } from '../lib/crypto';
 import { logError } from '../log';
 import type { JobView } from '../contract/job-request';
 import { backoffSeconds, retryAfterSeconds } from '../lib/backoff';
@@ -83,6 +84,8 @@ export class ConversationObject extends DurableObject<Env> {
   #running: RunningTurn | null = null;
   /** Jobs being run by this instance: a duplicate delivery waits for the same run. */
   #jobRuns = new Map<string, Promise<JobVerdict>>();
+  /** This conversation's jobs run one after another, in the order their messages came. */
+  #jobTail: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -171,7 +174,7 @@ export class ConversationObject extends DurableObject<Env> {
    * this object is the one place where that order can be kept. Returns whether a turn was
    * running (a new conversation is in KV only from its first turn on).
    */
-  async forget(keyId: string, conversationId: string): Promise<{ stopped: boolean }> {
+  async forget(keyId: string, conversationId: string): Promise<{ existed: boolean }> {
     const running = this.#running;
     if (running) {
       running.stop.abort(
@@ -184,9 +187,10 @@ export class ConversationObject extends DurableObject<Env> {
       );
       await running.settled?.catch(() => {});
     }
+    const hadJobs = this.#jobs.any();
     await this.#state.forget(keyId, conversationId);
     this.#jobs.forgetAll();
-    return { stopped: running !== null };
+    return { existed: running !== null || hadJobs };
   }
 
   /**
@@ -238,20 +242,49 @@ export class ConversationObject extends DurableObject<Env> {
    */
   async runJob(delivery: JobDelivery): Promise<JobVerdict> {
     const running = this.#jobRuns.get(delivery.jobId);
-    if (running) return running;
-    const verdict = this.#runJob(delivery);
-    this.#jobRuns.set(delivery.jobId, verdict);
-    try {
-      return await verdict;
-    } finally {
-      this.#jobRuns.delete(delivery.jobId);
-    }
+    // A duplicate of a message being run: acked once the job has ended; otherwise it gets
+    // the same verdict (the job is not done, and this copy may be the one that survives).
+    if (running) return running.then((v) => (this.#ended(delivery.jobId) ? { kind: 'done' } : v));
+    const verdict = this.#jobTail.then(() => this.#runJobsUpTo(delivery));
+    this.#jobTail = verdict.catch(() => {});
+    return verdict;
   }
 
-  /** The key that made the job is gone: the job fails for good. */
+  /**
+   * Runs the conversation's older jobs that still wait (as their messages may come later or
+   * out of order), then this one: jobs on one conversation take their turns in the order
+   * they were posted.
+   */
+  async #runJobsUpTo(delivery: JobDelivery): Promise<JobVerdict> {
+    for (const older of this.#jobs.waitingBefore(delivery.jobId)) {
+      if (this.#jobRuns.has(older)) continue;
+      await this.#runOne({
+        ...delivery,
+        jobId: older,
+        ticket: { ...delivery.ticket, turnId: randomToken(16) },
+        attempt: 1,
+        final: false,
+      }).catch((err) => logError('job', err, { job_id: older }));
+    }
+    return this.#runOne(delivery);
+  }
+
+  #runOne(delivery: JobDelivery): Promise<JobVerdict> {
+    const run = this.#runJob(delivery);
+    this.#jobRuns.set(delivery.jobId, run);
+    return run.finally(() => this.#jobRuns.delete(delivery.jobId));
+  }
+
+  #ended(jobId: string): boolean {
+    const status = this.#jobs.get(jobId)?.status;
+    return status === undefined || status === 'succeeded' || status === 'failed';
+  }
+
+  /** The job cannot run (its key is gone, its last try could not reach here): it fails for good. */
   async failJob(jobId: string, error: ApiErrorJson): Promise<void> {
     const job = this.#jobs.get(jobId);
     if (!job || job.status === 'succeeded' || job.status === 'failed') return;
+    if (this.#jobRuns.has(jobId)) return; // a run here decides its outcome
     this.#jobs.fail(jobId, error);
     await this.#queueCallback(jobId);
   }
@@ -275,19 +308,30 @@ export class ConversationObject extends DurableObject<Env> {
       await this.#queueCallback(job.id);
       return { kind: 'done' };
     }
-    // A busy conversation: the job waits for the running turn, then takes its place.
-    while (this.#running && Date.now() - this.#running.startedAt < STALE_TURN_MS) {
-      await (this.#running.settled ?? scheduler.wait(20)).catch(() => {});
+    let run: TurnRun;
+    for (;;) {
+      // A busy conversation: the job waits for the running turn, then takes its place.
+      while (this.#running && Date.now() - this.#running.startedAt < STALE_TURN_MS) {
+        await (this.#running.settled ?? scheduler.wait(20)).catch(() => {});
+      }
+      if (!this.#jobs.get(job.id)) return { kind: 'done' }; // deleted with its conversation
+      this.#jobs.mark(job.id, 'running');
+      run = await this.run({
+        request: {
+          body: await this.#jobTurn(job),
+          key: delivery.key,
+          conversationId: job.conversationId,
+        },
+        ticket: delivery.ticket,
+        stream: false,
+        requestId: job.id,
+        receivedAt: Date.now(),
+        jobId: job.id,
+      });
+      // A /v1/chat turn took the conversation first: wait again, without spending a try.
+      if (run.kind === 'error' && run.error.status === 409 && this.#running) continue;
+      break;
     }
-    this.#jobs.mark(job.id, 'running');
-    const run = await this.run({
-      request: { body: job.body, key: delivery.key, conversationId: job.conversationId },
-      ticket: delivery.ticket,
-      stream: false,
-      requestId: job.id,
-      receivedAt: Date.now(),
-      jobId: job.id,
-    });
     if (run.kind === 'answer') {
       await this.#queueCallback(job.id);
       return { kind: 'done' };
@@ -303,11 +347,25 @@ export class ConversationObject extends DurableObject<Env> {
     return delaySeconds === null ? { kind: 'done' } : { kind: 'dead' };
   }
 
+  /**
+   * The turn a job sends: as posted, except that a job that started a conversation continues
+   * it once it exists (an earlier try left it, empty, or a client continued it meanwhile),
+   * rather than starting it over.
+   */
+  async #jobTurn(job: Job): Promise<Job['body']> {
+    if (job.body.conversation_id !== undefined) return job.body;
+    const held = this.#state.held(true);
+    const stored =
+      held !== undefined ? held : await this.#state.read(job.keyId, job.conversationId);
+    return stored ? { ...job.body, conversation_id: job.conversationId } : job.body;
+  }
+
   /** Hands an ended job's callback to the delivery queue, once. */
   async #queueCallback(jobId: string): Promise<void> {
     const job = this.#jobs.get(jobId);
     if (!job?.callbackUrl || job.callbackQueued) return;
     await this.env.CALLBACKS.send({
+      kind: 'callback',
       jobId,
       keyId: job.keyId,
       conversationId: job.conversationId,
@@ -348,7 +406,6 @@ export function conversationFor(
   return env.CONVERSATIONS_DO.getByName(`${keyId}:${conversationId}`);
 }
 
-/** Asks the key's limiter for the turn, with its input estimated from what it will send. */
 /**
  * How long before a job whose turn was refused tries again, or null when trying again cannot
  * help (a 4xx about the request itself).
@@ -357,11 +414,15 @@ function retryDelay(error: ApiErrorJson, attempt: number): number | null {
   const retryAfter = retryAfterSeconds(
     error.headers['Retry-After'] ?? error.headers['retry-after'],
   );
-  if (error.status === 409 || error.status === 429) return backoffSeconds(attempt, retryAfter ?? 1);
-  if (error.status >= 500) return backoffSeconds(attempt, retryAfter);
-  return null;
+  // Claude's 429 without a retry-after may be a spend cap: never retried (as for /v1/chat).
+  if (error.status === 429 && retryAfter === undefined) return null;
+  if (error.status !== 409 && error.status !== 429 && error.status < 500) return null;
+  // The schedule, or later if the other side says so: a key whose slots are held by long
+  // turns must not spend its tries in seconds.
+  return Math.max(backoffSeconds(attempt), Math.ceil(retryAfter ?? 0));
 }
 
+/** Asks the key's limiter for the turn, with its input estimated from what it will send. */
 function admit(
   env: Env,
   ticket: TurnTicket,

@@ -74,6 +74,7 @@ export async function runToEnd(
   logLine({
     event: 'turn',
     request_id: job.requestId,
+    ...(job.jobId ? { job_id: job.jobId } : {}),
     key_id: job.ticket.keyId,
     conversation_id: input.conversation.id,
     model: input.params.model,

@@ -43,7 +43,16 @@ export async function deliverCallback(message: Message<JobMessage>, env: Env): P
       await conversation.recordDelivery(jobId, { at, error: `${why} Not sent.` });
       return message.ack();
     }
-    const outcome = await post(url, jobId, delivery.body, webhookSecrets(key));
+    const secrets = webhookSecrets(key);
+    if (secrets.length === 0) {
+      // Never unsigned: a receiver could not tell it from a forgery.
+      await conversation.recordDelivery(jobId, {
+        at,
+        error: 'the key has no webhook secret; not sent',
+      });
+      return message.ack();
+    }
+    const outcome = await post(url, jobId, delivery.body, secrets);
     const final = message.attempts > CALLBACK_MAX_RETRIES;
     if (outcome.ok || final) {
       await conversation.recordDelivery(jobId, { at, ...outcome.attempt });

@@ -7,6 +7,9 @@ import { deliverCallback } from './callbacks';
 import { consumeJob } from './jobs';
 
 export async function consume(batch: MessageBatch<JobMessage>, env: Env): Promise<void> {
-  const handle = batch.queue.startsWith('thinking-edge-callbacks') ? deliverCallback : consumeJob;
-  await Promise.all(batch.messages.map((message) => handle(message, env)));
+  await Promise.all(
+    batch.messages.map((message) =>
+      message.body.kind === 'callback' ? deliverCallback(message, env) : consumeJob(message, env),
+    ),
+  );
 }

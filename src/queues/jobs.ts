@@ -44,6 +44,17 @@ export async function consumeJob(message: Message<JobMessage>, env: Env): Promis
     else message.retry();
   } catch (err) {
     logError('job', err, { job_id: jobId });
-    message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    if (message.attempts > JOB_MAX_RETRIES) {
+      // The last try: the job must not stay queued with nobody left to run it.
+      await conversation
+        .failJob(
+          jobId,
+          new ApiError('api_error', 'The job could not be run. Send it again.').toJSON(),
+        )
+        .catch((failed) => logError('job', failed, { job_id: jobId }));
+      message.retry();
+    } else {
+      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    }
   }
 }

@@ -35,7 +35,7 @@ conversations.delete('/:id', async (c) => {
   const stored = await loadConversation(c.env.CONVERSATIONS, keyId, id);
   // The conversation's object deletes it, stopping a running turn first so that the turn
   // cannot write it back (a new conversation has a running turn before it is in KV).
-  const { stopped } = await conversationFor(c.env, keyId, id).forget(keyId, id);
-  if (!stored && !stopped) throw notFound(id);
+  const { existed } = await conversationFor(c.env, keyId, id).forget(keyId, id);
+  if (!stored && !existed) throw notFound(id);
   return c.body(null, 204);
 });

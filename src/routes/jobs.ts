@@ -13,6 +13,7 @@ import { ApiError } from '../errors';
 import { randomToken } from '../lib/crypto';
 import { countRequest, countThisRequest } from '../middleware/rate-limit';
 import { newConversationId } from '../store/conversations';
+import { logError } from '../log';
 import { settle } from '../store/idempotency';
 import { checkCallbackUrl } from '../webhooks/callback-url';
 
@@ -40,7 +41,7 @@ jobs.post('/', async (c) => {
     : null;
   const conversationId = turn.conversation_id ?? newConversationId();
   const jobId = `job_${conversationId.slice(2)}_${randomToken(16)}`;
-  c.get('log').conversation_id = conversationId;
+  Object.assign(c.get('log'), { conversation_id: conversationId, job_id: jobId });
   const conversation = conversationFor(c.env, key.id, conversationId);
   const accepted = await conversation.acceptJob({
     jobId,
@@ -52,19 +53,25 @@ jobs.post('/', async (c) => {
   try {
     await countThisRequest(c);
   } catch (err) {
-    await conversation.dropJob(jobId);
+    await conversation.dropJob(jobId).catch((dropped) => logError('job', dropped));
     throw err;
   }
   try {
-    await c.env.JOBS.send({ jobId, keyId: key.id, conversationId });
+    await c.env.JOBS.send({ kind: 'job', jobId, keyId: key.id, conversationId });
   } catch (err) {
-    await conversation.dropJob(jobId);
+    logError('job', err, { job_id: jobId });
+    await conversation.dropJob(jobId).catch((dropped) => logError('job', dropped));
     throw new ApiError('api_error', 'The job could not be queued. Send it again.');
   }
   const answer = { job_id: jobId, status: 'queued' as const, conversation_id: conversationId };
   const idempotencyKey = c.get('idempotencyKey');
   if (idempotencyKey) {
-    await settle(c.env, key.id, idempotencyKey, { status: 202, body: JSON.stringify(answer) });
+    // The job is queued: a failure to store the answer must not turn it into an error that
+    // invites a second job.
+    await settle(c.env, key.id, idempotencyKey, {
+      status: 202,
+      body: JSON.stringify(answer),
+    }).catch((err) => logError('idempotency', err, { key_id: key.id }));
   }
   return c.json(answer, 202);
 });

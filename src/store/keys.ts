@@ -74,7 +74,8 @@ export async function createKey(kv: KVNamespace, input: NewKey) {
 /**
  * Key records read recently in this isolate. Every request needs its key before anything
  * else, and a KV read on that path costs the first text token time on every turn; a record
- * never changes after creation, so only revocation needs care: it clears the entry here at
+ * changes only by a webhook-secret rotation, which the request path does not read (job
+ * deliveries read the record afresh), so only revocation needs care: it clears the entry here at
  * once, and other isolates drop theirs within KEY_CACHE_MS (KV itself takes up to 60 s to
  * show a delete in other locations). Unknown keys are not remembered: a wrong key is
  * answered from KV every time, so a key created a moment ago works at once.
@@ -144,6 +145,11 @@ export async function rotateWebhookSecret(
   };
   await kv.put(byHash(hash), JSON.stringify(rotated));
   recent.delete(hash);
+  // A revocation between the read and the write above must win: take the record back out.
+  if (!(await kv.get(byId(id)))) {
+    await kv.delete(byHash(hash));
+    return null;
+  }
   return rotated;
 }
 

@@ -13,6 +13,7 @@ import { invalid } from '../errors';
 /** Names that never denote a public host (RFC 6761, RFC 8375, and common internal zones). */
 const INTERNAL_SUFFIXES = [
   '.localhost',
+  '.localdomain',
   '.local',
   '.internal',
   '.intranet',
@@ -48,7 +49,8 @@ export function checkCallbackUrl(raw: string, allowLoopback: boolean): URL {
   if (url.protocol !== 'https:') throw refuse(`must use https:, not ${url.protocol}`);
   if (url.username || url.password) throw refuse('must not carry credentials');
   if (url.port !== '') throw refuse(`must use the default port (443), not ${url.port}`);
-  const host = url.hostname.toLowerCase().replace(/\.$/, '');
+  const host = url.hostname.toLowerCase().replace(/\.+$/, '');
+  if (host.split('.').some((label) => label === '')) throw refuse('has an empty host label');
   if (host.startsWith('[') || /^\d+\.\d+\.\d+\.\d+$/.test(host)) {
     throw refuse('must name a host, not an IP address');
   }

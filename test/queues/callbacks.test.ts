@@ -27,7 +27,12 @@ describe('the callbacks queue consumer', () => {
     expect(accepted.ok).toBe(true);
     // Run it through the jobs consumer; its callback is then queued for real.
     const batch = createMessageBatch('thinking-edge-jobs', [
-      { id: 'j', timestamp: Date.now(), attempts: 1, body: { jobId, keyId, conversationId } },
+      {
+        id: 'j',
+        timestamp: Date.now(),
+        attempts: 1,
+        body: { kind: 'job', jobId, keyId, conversationId },
+      },
     ]);
     await worker.queue(batch as any, env);
     await getQueueResult(batch, createExecutionContext());

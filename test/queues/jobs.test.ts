@@ -27,7 +27,11 @@ async function acceptedJob(
     callbackUrl: null,
   });
   expect(accepted.ok).toBe(true);
-  return { jobId, conversationId: id, message: { jobId, keyId: key.id, conversationId: id } };
+  return {
+    jobId,
+    conversationId: id,
+    message: { kind: 'job', jobId, keyId: key.id, conversationId: id },
+  };
 }
 
 async function keyRecord(id: string) {
@@ -125,7 +129,11 @@ describe('the jobs queue consumer', () => {
     expect(last.explicitAcks).toEqual([]);
     const view = await jobView(key.key, job.jobId);
     expect(view.status).toBe('failed');
-    expect(view.error).toMatchObject({ type: 'overloaded_error' });
+    expect(view.error).toMatchObject({
+      type: 'error',
+      error: { type: 'overloaded_error' },
+      request_id: job.jobId,
+    });
     expect(view.result).toBeUndefined();
   });
 

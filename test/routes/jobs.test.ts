@@ -145,6 +145,41 @@ describe('POST /v1/jobs', () => {
   });
 });
 
+describe('jobs on one conversation', () => {
+  it('run one after another in the order they were posted, each continuing the last', async () => {
+    const { key } = await createKey();
+    const first = (await (
+      await call('/v1/chat', {
+        method: 'POST',
+        headers: auth(key),
+        json: { message: 'start' },
+      })
+    ).json()) as any;
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const res = await postJob(key, {
+        conversation_id: first.conversation_id,
+        message: `job ${n}`,
+      });
+      expect(res.status).toBe(202);
+      ids.push(((await res.json()) as any).job_id);
+    }
+    const results = [];
+    for (const id of ids) results.push(await ended(key, id));
+    expect(results.map((j) => j.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(results.map((j) => j.result.turn)).toEqual([2, 3, 4]);
+    const t = (await (
+      await call(`/v1/conversations/${first.conversation_id}`, { headers: auth(key) })
+    ).json()) as any;
+    expect(t.messages.filter((m: any) => m.role === 'user').map((m: any) => m.content)).toEqual([
+      'start',
+      'job 1',
+      'job 2',
+      'job 3',
+    ]);
+  });
+});
+
 describe('callbacks', () => {
   it('retries a receiver that fails, with the same webhook-id each time, and stops after its first 2xx', async () => {
     const { key } = await createKey();
