@@ -196,7 +196,7 @@ export class ConversationObject extends DurableObject<Env> {
   /**
    * Takes a job (`POST /v1/jobs`): everything that can be judged now is — an unknown
    * conversation, a turn the conversation cannot take, a model or thinking form it refuses —
-   * and refused at once; otherwise the job is kept, queued, for the queue's consumer.
+   * and refused at once; otherwise the job is kept and put on the jobs queue.
    */
   async acceptJob(spec: {
     jobId: string;
@@ -220,6 +220,20 @@ export class ConversationObject extends DurableObject<Env> {
       body: request.body,
       callbackUrl: spec.callbackUrl,
     });
+    // Queued from here, where the job is kept: a job never exists without its message.
+    try {
+      await this.env.JOBS.send({
+        kind: 'job',
+        jobId: spec.jobId,
+        keyId: request.key.id,
+        conversationId: request.conversationId,
+      });
+    } catch (err) {
+      logError('job', err, { job_id: spec.jobId });
+      this.#jobs.remove(spec.jobId);
+      const error = new ApiError('api_error', 'The job could not be queued. Send it again.');
+      return { ok: false, error: error.toJSON() };
+    }
     return { ok: true, job: jobView(this.#jobs.get(spec.jobId)!) };
   }
 

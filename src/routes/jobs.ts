@@ -49,19 +49,13 @@ jobs.post('/', async (c) => {
     callbackUrl,
   });
   if (!accepted.ok) throw ApiError.from(accepted.error);
-  // Counted once accepted (a refused request costs nothing); a 429 here takes the job back.
+  // Counted once accepted (a refused request costs nothing). A 429 here comes after the job
+  // was queued: it is taken back, and its message finds no job.
   try {
     await countThisRequest(c);
   } catch (err) {
     await conversation.dropJob(jobId).catch((dropped) => logError('job', dropped));
     throw err;
-  }
-  try {
-    await c.env.JOBS.send({ kind: 'job', jobId, keyId: key.id, conversationId });
-  } catch (err) {
-    logError('job', err, { job_id: jobId });
-    await conversation.dropJob(jobId).catch((dropped) => logError('job', dropped));
-    throw new ApiError('api_error', 'The job could not be queued. Send it again.');
   }
   const answer = { job_id: jobId, status: 'queued' as const, conversation_id: conversationId };
   const idempotencyKey = c.get('idempotencyKey');
