@@ -67,6 +67,7 @@ export class JobBook {
         callback_queued INTEGER NOT NULL DEFAULT 0, deliveries TEXT NOT NULL DEFAULT '[]')`);
     }
     const now = Date.now();
+    this.#sql.exec('DELETE FROM jobs WHERE updated < ?', now - this.#ttlMs);
     this.#sql.exec(
       `INSERT OR IGNORE INTO jobs (id, key_id, conversation_id, status, body, callback_url, created, updated)
        VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
@@ -80,10 +81,16 @@ export class JobBook {
     );
   }
 
+  /** The job, unless it expired (a read writes nothing: expired rows go when a job is added). */
   get(id: string): Job | null {
     if (!this.#hasTable) return null;
-    this.#sql.exec('DELETE FROM jobs WHERE updated < ?', Date.now() - this.#ttlMs);
-    const row = this.#sql.exec<JobRow>('SELECT * FROM jobs WHERE id = ?', id).toArray()[0];
+    const row = this.#sql
+      .exec<JobRow>(
+        'SELECT * FROM jobs WHERE id = ? AND updated >= ?',
+        id,
+        Date.now() - this.#ttlMs,
+      )
+      .toArray()[0];
     return row ? fromRow(row) : null;
   }
 
