@@ -22,6 +22,8 @@ export interface Job {
   updated: number;
   callbackQueued: boolean;
   deliveries: DeliveryAttempt[];
+  /** How many messages the conversation had when the job's run began (null: never began). */
+  baseMessages: number | null;
 }
 
 interface JobRow extends Record<string, SqlStorageValue> {
@@ -37,6 +39,7 @@ interface JobRow extends Record<string, SqlStorageValue> {
   updated: number;
   callback_queued: number;
   deliveries: string;
+  base_messages: number | null;
 }
 
 /** A job that has not ended. */
@@ -64,7 +67,8 @@ export class JobBook {
         id TEXT PRIMARY KEY, key_id TEXT NOT NULL, conversation_id TEXT NOT NULL,
         status TEXT NOT NULL, body TEXT NOT NULL, callback_url TEXT, result TEXT, error TEXT,
         created INTEGER NOT NULL, updated INTEGER NOT NULL,
-        callback_queued INTEGER NOT NULL DEFAULT 0, deliveries TEXT NOT NULL DEFAULT '[]')`);
+        callback_queued INTEGER NOT NULL DEFAULT 0, deliveries TEXT NOT NULL DEFAULT '[]',
+        base_messages INTEGER)`);
     }
     const now = Date.now();
     this.#sql.exec('DELETE FROM jobs WHERE updated < ?', now - this.#ttlMs);
@@ -94,13 +98,23 @@ export class JobBook {
     return row ? fromRow(row) : null;
   }
 
-  /** Running, or back to queued (with the error of the try that failed) for a retry. */
-  mark(id: string, status: 'running' | 'queued', error: ApiErrorJson | null = null): void {
+  /** Running from a conversation of `baseMessages` messages (kept, to recognise its turn later). */
+  running(id: string, baseMessages: number): void {
     if (!this.#hasTable) return;
     this.#sql.exec(
-      `UPDATE jobs SET status = ?, error = ?, updated = ? WHERE id = ? AND ${OPEN}`,
-      status,
-      error ? JSON.stringify(error) : null,
+      `UPDATE jobs SET status = 'running', base_messages = ?, updated = ? WHERE id = ? AND ${OPEN}`,
+      baseMessages,
+      Date.now(),
+      id,
+    );
+  }
+
+  /** Back to queued, with the error of the try that failed, for a retry. */
+  requeue(id: string, error: ApiErrorJson): void {
+    if (!this.#hasTable) return;
+    this.#sql.exec(
+      `UPDATE jobs SET status = 'queued', error = ?, updated = ? WHERE id = ? AND ${OPEN}`,
+      JSON.stringify(error),
       Date.now(),
       id,
     );
@@ -197,5 +211,6 @@ function fromRow(row: JobRow): Job {
     updated: row.updated,
     callbackQueued: row.callback_queued === 1,
     deliveries: JSON.parse(row.deliveries) as DeliveryAttempt[],
+    baseMessages: row.base_messages,
   };
 }

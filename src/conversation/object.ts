@@ -24,7 +24,10 @@ import { estimateTurnInput } from '../limits/estimate';
 import type { Admission } from '../limits/limiter';
 import { rateLimitHeaders, refusalError } from '../limits/policy';
 import { randomToken } from '../lib/crypto';
+import { sameJson } from '../lib/json';
 import { logError } from '../log';
+import type { ContentBlock, MessageParam } from '@anthropic-ai/sdk/resources/messages';
+import { type TurnAnswer, visibleContent } from '../contract/answer';
 import type { JobView } from '../contract/job-request';
 import { backoffSeconds, retryAfterSeconds } from '../lib/backoff';
 import { type Conversation, saveConversation } from '../store/conversations';
@@ -318,7 +321,7 @@ export class ConversationObject extends DurableObject<Env> {
   async #runJob(delivery: JobDelivery): Promise<JobVerdict> {
     const job = this.#jobs.get(delivery.jobId);
     if (!job) return { kind: 'done' };
-    if (job.status === 'succeeded' || job.status === 'failed') {
+    if (job.status === 'succeeded' || job.status === 'failed' || (await this.#recovered(job))) {
       await this.#queueCallback(job.id);
       return { kind: 'done' };
     }
@@ -329,10 +332,16 @@ export class ConversationObject extends DurableObject<Env> {
         await (this.#running.settled ?? scheduler.wait(20)).catch(() => {});
       }
       if (!this.#jobs.get(job.id)) return { kind: 'done' }; // deleted with its conversation
-      this.#jobs.mark(job.id, 'running');
+      const conversation = await this.#conversationNow(job);
+      this.#jobs.running(job.id, conversation?.messages.length ?? 0);
       run = await this.run({
         request: {
-          body: await this.#jobTurn(job),
+          // A job that started a conversation continues it once it exists (an earlier try
+          // left it, empty, or a client continued it meanwhile), rather than starting over.
+          body:
+            conversation && job.body.conversation_id === undefined
+              ? { ...job.body, conversation_id: job.conversationId }
+              : job.body,
           key: delivery.key,
           conversationId: job.conversationId,
         },
@@ -353,7 +362,7 @@ export class ConversationObject extends DurableObject<Env> {
     if (run.kind === 'stream') throw new Error('A job never streams.');
     const delaySeconds = retryDelay(run.error, delivery.attempt);
     if (delaySeconds !== null && !delivery.final) {
-      this.#jobs.mark(job.id, 'queued', run.error);
+      this.#jobs.requeue(job.id, run.error);
       return { kind: 'retry', delaySeconds };
     }
     this.#jobs.fail(job.id, run.error);
@@ -361,17 +370,41 @@ export class ConversationObject extends DurableObject<Env> {
     return delaySeconds === null ? { kind: 'done' } : { kind: 'dead' };
   }
 
-  /**
-   * The turn a job sends: as posted, except that a job that started a conversation continues
-   * it once it exists (an earlier try left it, empty, or a client continued it meanwhile),
-   * rather than starting it over.
-   */
-  async #jobTurn(job: Job): Promise<Job['body']> {
-    if (job.body.conversation_id !== undefined) return job.body;
+  /** The conversation as it stands: held here, or read from KV (null: not started yet). */
+  async #conversationNow(job: Job): Promise<Conversation | null> {
     const held = this.#state.held(true);
-    const stored =
-      held !== undefined ? held : await this.#state.read(job.keyId, job.conversationId);
-    return stored ? { ...job.body, conversation_id: job.conversationId } : job.body;
+    return held !== undefined ? held : await this.#state.read(job.keyId, job.conversationId);
+  }
+
+  /**
+   * A job found `running` with no run of it here began in an instance that has gone. If its
+   * turn was stored before that (the KV write comes just before the commit), that turn is the
+   * job's result: running it again would add a second turn.
+   */
+  async #recovered(job: Job): Promise<boolean> {
+    if (job.status !== 'running' || job.baseMessages === null) return false;
+    const conversation = await this.#conversationNow(job);
+    const [asked, answered] = conversation?.messages.slice(job.baseMessages) ?? [];
+    if (!conversation || !asked || !answered || !askedBy(asked, job.body)) return false;
+    const turn = conversation.messages
+      .slice(0, job.baseMessages + 2)
+      .filter((m) => m.role === 'assistant').length;
+    const last = conversation.messages.length === job.baseMessages + 2;
+    const answer: TurnAnswer = {
+      conversation_id: conversation.id,
+      turn,
+      content: visibleContent(answered.content as ContentBlock[]),
+      stop_reason: last ? (conversation.last_answer?.stop_reason ?? null) : null,
+      usage: (last ? conversation.last_answer?.usage : undefined) ?? {
+        input_tokens: 0,
+        output_tokens: 0,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+      },
+    };
+    this.#state.commit(conversation.turns);
+    this.#jobs.succeed(job.id, JSON.stringify(answer));
+    return true;
   }
 
   /** Hands an ended job's callback to the delivery queue, once. */
@@ -424,6 +457,19 @@ export function conversationFor(
  * How long before a job whose turn was refused tries again, or null when trying again cannot
  * help (a 4xx about the request itself).
  */
+/** Whether a stored user message is the one a job sent (its message, or its tool results). */
+function askedBy(message: MessageParam, body: Job['body']): boolean {
+  if (message.role !== 'user') return false;
+  if (body.message !== undefined) return sameJson(message.content, body.message);
+  const ids = Array.isArray(message.content)
+    ? message.content.map((block) => (block.type === 'tool_result' ? block.tool_use_id : null))
+    : [];
+  return sameJson(
+    ids,
+    (body.tool_results ?? []).map((result) => result.tool_use_id),
+  );
+}
+
 function retryDelay(error: ApiErrorJson, attempt: number): number | null {
   const retryAfter = retryAfterSeconds(
     error.headers['Retry-After'] ?? error.headers['retry-after'],

@@ -134,6 +134,7 @@ export async function runTurn(
     updated_at: now,
     turns: conversation.turns + 1,
     last_message_id: turn.id,
+    last_answer: { stop_reason: turn.stop_reason, usage: turn.usage },
     context_tokens:
       turn.usage.input_tokens +
       turn.usage.cache_creation_input_tokens +

@@ -12,6 +12,7 @@ import type {
   TextBlockParam,
   Tool,
 } from '@anthropic-ai/sdk/resources/messages';
+import type { TurnUsage } from '../contract/answer';
 import type { ThinkingRequest } from '../contract/thinking';
 import { randomToken } from '../lib/crypto';
 
@@ -35,6 +36,8 @@ export interface Conversation {
   context_tokens?: number;
   /** Upstream id of the last assistant message, for `diagnostics.previous_message_id`. */
   last_message_id?: string;
+  /** How the last turn ended and what it used: a job whose run died after storing it answers from this. */
+  last_answer?: { stop_reason: string | null; usage: TurnUsage };
   created_at: string;
   updated_at: string;
   /** Completed assistant turns. */

@@ -1,9 +1,16 @@
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+  runInDurableObject,
+} from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
 import worker from '../../src/index';
 import { JOB_MAX_RETRIES } from '../../src/queues/jobs';
 import { call, chat, createKey } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
+import { until } from '../helpers/time';
 import { messagesCallsSince, upstream } from '../helpers/upstream';
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -154,5 +161,35 @@ describe('the jobs queue consumer', () => {
     const result = await deliver([job.message]);
     expect(result.explicitAcks).toEqual(['m0']);
     expect(result.retryMessages).toEqual([]);
+  });
+
+  it("takes a turn stored by a run that died before it finished as the job's result, and adds no second turn", async () => {
+    const key = await createKey();
+    const first = (await (await chat(key.key, { message: 'start' })).json()) as any;
+    const conversationId = first.conversation_id as string;
+    // A job on the conversation, queued for real: let it run to the end first…
+    const job = await acceptedJob(key, 'the job turn', conversationId);
+    await until(async () => (await jobView(key.key, job.jobId)).status === 'succeeded');
+    const done = await jobView(key.key, job.jobId);
+    // …then put its row back the way a run leaves it when its instance dies between storing
+    // the turn and ending the job: running, from a conversation of 2 messages.
+    const stub = env.CONVERSATIONS_DO.getByName(`${key.id}:${conversationId}`);
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec(
+        "UPDATE jobs SET status = 'running', result = NULL, base_messages = 2 WHERE id = ?",
+        job.jobId,
+      );
+    });
+    const before = upstream.requests.length;
+    const result = await deliver([job.message], 2);
+    expect(result.explicitAcks).toEqual(['m0']);
+    expect(messagesCallsSince(before)).toHaveLength(0);
+    const recovered = await jobView(key.key, job.jobId);
+    expect(recovered.status).toBe('succeeded');
+    expect(recovered.result).toEqual(done.result);
+    const t = (await (
+      await call(`/v1/conversations/${conversationId}`, { headers: auth(key.key) })
+    ).json()) as any;
+    expect(t.turns).toBe(2);
   });
 });
