@@ -47,6 +47,11 @@ export function countHit(env: Env, keyId: string, input: CountInput): Promise<Ad
   return limiterFor(env, keyId).hit(input);
 }
 
+/** Takes back a request counted with `countHit` and then refused for another reason. */
+export function uncountHit(env: Env, keyId: string, input: CountInput): Promise<void> {
+  return limiterFor(env, keyId).uncount(input);
+}
+
 /**
  * Asks the key's limiter for the turn: counts the request, takes a concurrent slot, and
  * checks that the turn's estimated input (limits/estimate.ts) fits the day's tokens.

@@ -115,6 +115,15 @@ export class KeyLimiter extends DurableObject<Env> {
     const now = Date.now();
     const removed = this.#sql.exec('DELETE FROM turns WHERE id = ?', input.turnId).rowsWritten;
     if (removed === 0 || input.counted) return;
+    this.#uncount(input, now);
+  }
+
+  /** Takes back a counted request that was then refused for another reason (a job's 404). */
+  uncount(input: CountInput): void {
+    this.#uncount(input, Date.now());
+  }
+
+  #uncount(input: CountInput, now: number) {
     const start = minuteStart(now);
     const names = ['minute', ...(input.ip ? [`ip:${input.ip.address}`] : [])];
     for (const name of names) {

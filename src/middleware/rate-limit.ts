@@ -7,7 +7,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { UsageSnapshot } from '../contract/usage';
 import type { AppEnv } from '../env';
-import { countHit, countInput, type TurnTicket, turnTicket } from '../limits/admission';
+import { countHit, countInput, type TurnTicket, turnTicket, uncountHit } from '../limits/admission';
 import { rateLimitHeaders, refusalError } from '../limits/policy';
 
 const clientIp = (c: Context<AppEnv>) => c.req.header('cf-connecting-ip');
@@ -20,6 +20,29 @@ export async function countThisRequest(c: Context<AppEnv>): Promise<UsageSnapsho
   if (!admission.ok) throw refusalError(admission, input.ip?.limit);
   setHeaders(c, rateLimitHeaders(admission.snapshot));
   return admission.snapshot;
+}
+
+/**
+ * Counts this request while other work goes on (the limiter's call and, say, a Durable
+ * Object's check at once): `apply()` then throws the 429 or sets the RateLimit fields, and
+ * `withdraw()` takes the count back when the request is refused for another reason.
+ */
+export function countAlongside(c: Context<AppEnv>) {
+  const key = c.get('apiKey');
+  const input = countInput(c.env, key, clientIp(c));
+  const counting = countHit(c.env, key.id, input);
+  counting.catch(() => {}); // awaited by apply() or withdraw()
+  return {
+    async apply(): Promise<void> {
+      const admission = await counting;
+      if (!admission.ok) throw refusalError(admission, input.ip?.limit);
+      setHeaders(c, rateLimitHeaders(admission.snapshot));
+    },
+    async withdraw(): Promise<void> {
+      const admission = await counting.catch(() => null);
+      if (admission?.ok) await uncountHit(c.env, key.id, input).catch(() => {});
+    },
+  };
 }
 
 /** For every authenticated `/v1/*` request that is not a turn: counts it in the minute window. */

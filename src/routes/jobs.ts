@@ -11,7 +11,7 @@ import { conversationFor } from '../conversation/object';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { randomToken } from '../lib/crypto';
-import { countRequest, countThisRequest } from '../middleware/rate-limit';
+import { countAlongside, countRequest } from '../middleware/rate-limit';
 import { newConversationId } from '../store/conversations';
 import { logError } from '../log';
 import { settle } from '../store/idempotency';
@@ -43,16 +43,20 @@ jobs.post('/', async (c) => {
   const jobId = `job_${conversationId.slice(2)}_${randomToken(16)}`;
   Object.assign(c.get('log'), { conversation_id: conversationId, job_id: jobId });
   const conversation = conversationFor(c.env, key.id, conversationId);
+  // Counted while the conversation's object takes the job; a refusal costs nothing: the
+  // count is taken back, or (a 429) the job, whose message then finds no job.
+  const counting = countAlongside(c);
   const accepted = await conversation.acceptJob({
     jobId,
     request: { body: turn, key, conversationId },
     callbackUrl,
   });
-  if (!accepted.ok) throw ApiError.from(accepted.error);
-  // Counted once accepted (a refused request costs nothing). A 429 here comes after the job
-  // was queued: it is taken back, and its message finds no job.
+  if (!accepted.ok) {
+    await counting.withdraw();
+    throw ApiError.from(accepted.error);
+  }
   try {
-    await countThisRequest(c);
+    await counting.apply();
   } catch (err) {
     await conversation.dropJob(jobId).catch((dropped) => logError('job', dropped));
     throw err;

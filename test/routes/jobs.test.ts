@@ -2,7 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, call, createKey, expectError } from '../helpers/api';
 import { receiver } from '../helpers/receiver';
-import { until } from '../helpers/time';
+import { awayFromMinuteBoundary, until } from '../helpers/time';
 import { messagesCallsSince, upstream } from '../helpers/upstream';
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -105,6 +105,27 @@ describe('POST /v1/jobs', () => {
     const res = await postJob(key, { message: 'x', callback_url: url });
     expect((await expectError(res, 400, 'invalid_request_error')).message).toMatch(/callback_url/);
     expect(messagesCallsSince(before)).toHaveLength(0);
+  });
+
+  it('counts an accepted job once in the minute window, its turn not again, and a refused one not at all', async () => {
+    await awayFromMinuteBoundary();
+    const { key } = await createKey();
+    const used = async () =>
+      ((await (await call('/v1/usage', { headers: auth(key) })).json()) as any).used
+        .requests_this_minute as number;
+    const start = await used(); // the usage call counts itself
+    await expectError(
+      await postJob(key, { conversation_id: 'c_doesnotexist00000000', message: 'x' }),
+      404,
+      'not_found_error',
+    );
+    expect(await used()).toBe(start + 1);
+    const before = upstream.requests.length;
+    expect((await postJob(key, { message: 'x' })).status).toBe(202);
+    // The job's turn has been admitted once Claude is called.
+    await until(async () => messagesCallsSince(before).length === 1);
+    // The 404's usage call, the POST, and this usage call: never the turn.
+    expect(await used()).toBe(start + 3);
   });
 
   it('is for secret keys only: a publishable key gets 403', async () => {
