@@ -143,8 +143,8 @@ export class ConversationObject extends DurableObject<Env> {
       .setAlarm(now + KEEPALIVE_MS, { allowUnconfirmed: true })
       .catch((err) => logError('keepalive', err));
 
-    const sse = job.stream ? new SseStream(config.pingIntervalMs) : null;
     const { conversation } = input;
+    const sse = job.stream ? new SseStream(conversation.turns + 1, config.pingIntervalMs) : null;
     // Sent before Claude is called: the client has its conversation id at once.
     sse?.send({
       event: 'conversation',

@@ -11,14 +11,18 @@ import type { TurnEvent } from '../contract/events';
 const encoder = new TextEncoder();
 const PING = ': ping\n\n';
 
-/** One event on the wire. The one encoder: the live stream and the replay both use it. */
-function frame(id: number, { event, data }: TurnEvent): string {
-  return `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+/**
+ * One event on the wire, with the id `<turn>:<seq>` (API.md §3: `seq` counts the turn's
+ * events from 0, so a client can name the last event it saw of a turn). The one encoder:
+ * the live stream and the replay both use it.
+ */
+function frame(turn: number, seq: number, { event, data }: TurnEvent): string {
+  return `id: ${turn}:${seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-/** Events as a complete stream, ids from 0. */
-export function frames(events: readonly TurnEvent[]): string {
-  return events.map((event, id) => frame(id, event)).join('');
+/** A turn's events as a complete stream. */
+export function frames(turn: number, events: readonly TurnEvent[]): string {
+  return events.map((event, seq) => frame(turn, seq, event)).join('');
 }
 
 /**
@@ -32,7 +36,8 @@ export function frames(events: readonly TurnEvent[]): string {
 export class SseStream {
   readonly readable: ReadableStream<Uint8Array>;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
-  #nextId = 0;
+  #turn: number;
+  #seq = 0;
   #lastWrite = Date.now();
   #timer: ReturnType<typeof setInterval>;
   #closed = false;
@@ -42,7 +47,9 @@ export class SseStream {
   #flushQueued = false;
   clientGone = false;
 
-  constructor(pingIntervalMs: number) {
+  /** `turn`: the turn whose events this stream carries (the first part of every event id). */
+  constructor(turn: number, pingIntervalMs: number) {
+    this.#turn = turn;
     this.readable = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -69,7 +76,7 @@ export class SseStream {
   }
 
   send(event: TurnEvent): void {
-    this.#write(frame(this.#nextId++, event));
+    this.#write(frame(this.#turn, this.#seq++, event));
   }
 
   close(): void {

@@ -64,7 +64,7 @@ async function replay(c: Context<AppEnv>, answer: StoredAnswer) {
   c.header('Idempotent-Replayed', 'true');
   const body = JSON.parse(answer.body);
   if (answer.status === 200 && wantsEventStream(c.req.header('accept'), await streamField(c))) {
-    return c.body(frames(replayEvents(body)), 200, {
+    return c.body(frames(body.turn, replayEvents(body)), 200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
     });

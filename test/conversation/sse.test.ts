@@ -18,7 +18,7 @@ const usage = {
 
 describe('SseStream', () => {
   it('gives a waiting reader each synchronous pass of events as one chunk, at once', async () => {
-    const sse = new SseStream(60_000);
+    const sse = new SseStream(7, 60_000);
     const reader = sse.readable.getReader();
     const decoder = new TextDecoder();
     const first = reader.read(); // the client is waiting
@@ -27,21 +27,21 @@ describe('SseStream', () => {
     sse.send({ event: 'text', data: { text: ', world' } });
     const chunk = await first;
     expect(parseSse(decoder.decode(chunk.value)).map((e) => [e.id, e.event, e.data])).toEqual([
-      ['0', 'status', { phase: 'answering' }],
-      ['1', 'text', { text: 'Hello' }],
-      ['2', 'text', { text: ', world' }],
+      ['7:0', 'status', { phase: 'answering' }],
+      ['7:1', 'text', { text: 'Hello' }],
+      ['7:2', 'text', { text: ', world' }],
     ]);
     const second = reader.read();
     sse.send({ event: 'done', data: { stop_reason: 'end_turn', usage, turn: 1 } });
     expect(parseSse(decoder.decode((await second).value))).toEqual([
-      { id: '3', event: 'done', data: { stop_reason: 'end_turn', usage, turn: 1 } },
+      { id: '7:3', event: 'done', data: { stop_reason: 'end_turn', usage, turn: 1 } },
     ]);
     sse.close();
     expect((await reader.read()).done).toBe(true);
   });
 
   it('hands a reader that fell behind everything since its last read in one chunk', async () => {
-    const sse = new SseStream(60_000);
+    const sse = new SseStream(7, 60_000);
     for (let i = 0; i < 5; i++) {
       sse.send({ event: 'text', data: { text: `t${i}` } });
       await new Promise((r) => setTimeout(r, 1)); // separate passes, nobody reading
@@ -50,11 +50,11 @@ describe('SseStream', () => {
     const { value } = await reader.read();
     const events = parseSse(new TextDecoder().decode(value));
     expect(events.map((e) => e.data)).toEqual([0, 1, 2, 3, 4].map((i) => ({ text: `t${i}` })));
-    expect(events.map((e) => e.id)).toEqual(['0', '1', '2', '3', '4']);
+    expect(events.map((e) => e.id)).toEqual(['7:0', '7:1', '7:2', '7:3', '7:4']);
   });
 
   it('writes an event sent just before close, and nothing after it', async () => {
-    const sse = new SseStream(60_000);
+    const sse = new SseStream(7, 60_000);
     sse.send({ event: 'error', data: { type: 'api_error', message: 'x' } });
     sse.close();
     sse.send({ event: 'text', data: { text: 'late' } });
@@ -63,7 +63,7 @@ describe('SseStream', () => {
   });
 
   it('pings after the quiet interval', async () => {
-    const sse = new SseStream(40);
+    const sse = new SseStream(1, 40);
     await new Promise((r) => setTimeout(r, 120));
     sse.close();
     expect((await chunks(sse.readable)).join('')).toContain(': ping\n\n');

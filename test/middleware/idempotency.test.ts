@@ -45,6 +45,8 @@ describe('Idempotency-Key on POST /v1/chat', () => {
     ]);
     expect(text(replayed!.events)).toBe(text(first.events));
     expect(replayed!.events[0]!.data).toEqual(first.events[0]!.data);
+    // The replay's ids are the turn's, as in the first stream: <turn>:<seq> from 0.
+    expect(replayed!.events.map((e) => e.id)).toEqual(replayed!.events.map((_, seq) => `1:${seq}`));
     expect(replayed!.events.at(-1)!.data).toEqual(first.events.at(-1)!.data);
     expect(messagesCallsSince(before)).toHaveLength(1);
   });

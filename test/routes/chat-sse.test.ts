@@ -3,6 +3,19 @@ import { call, chat, createKey } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
 
 describe('POST /v1/chat as SSE', () => {
+  it('numbers the events of a later turn <turn>:0, <turn>:1, …', async () => {
+    const { key } = await createKey();
+    const first = (await (await chat(key, { message: 'one' })).json()) as any;
+    const res = await chat(key, {
+      conversation_id: first.conversation_id,
+      message: 'two',
+      stream: true,
+    });
+    const { events } = await readEventStream(res);
+    expect(events[0]).toMatchObject({ id: '2:0', event: 'conversation', data: { turn: 2 } });
+    expect(events.at(-1)!.id).toBe(`2:${events.length - 1}`);
+  });
+
   it('streams conversation, status, text and done events, each with an id', async () => {
     const { key } = await createKey();
     const res = await chat(key, { message: 'Tell me about tides', stream: true });
@@ -16,7 +29,8 @@ describe('POST /v1/chat as SSE', () => {
     expect(events[2]!.data).toEqual({ phase: 'answering' });
     expect(names.at(-1)).toBe('done');
     expect(names.filter((n) => n === 'text').length).toBeGreaterThan(1);
-    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    // Ids are <turn>:<seq>, counting the turn's events from 0 without gaps.
+    expect(events.map((e) => e.id)).toEqual(events.map((_, seq) => `1:${seq}`));
     expect(events[0]!.data).toEqual({ conversation_id: expect.stringMatching(/^c_/), turn: 1 });
     expect(events.at(-1)!.data).toMatchObject({
       stop_reason: 'end_turn',
