@@ -17,4 +17,5 @@ export type TurnEvent =
   | { event: 'conversation'; data: { conversation_id: string; turn: number } }
   | ClientEvent
   | { event: 'done'; data: Pick<TurnAnswer, 'stop_reason' | 'usage' | 'turn'> }
-  | { event: 'error'; data: { type: string; message: string } };
+  | { event: 'error'; data: { type: string; message: string } }
+  | { event: 'cancelled'; data: { turn: number } };

@@ -56,8 +56,12 @@ export type TurnRun =
 
 interface RunningTurn {
   turnId: string;
+  /** The turn's number in its conversation. */
+  turn: number;
+  /** The job the turn runs, if it is a job's. */
+  jobId?: string;
   startedAt: number;
-  /** Aborted (with a `TurnStopped`) when the conversation is deleted mid-turn. */
+  /** Aborted (with a `TurnStopped`) when the conversation is deleted or the turn cancelled. */
   stop: AbortController;
   /** The turn's run, once started: a delete waits for it before removing the copy. */
   settled: Promise<unknown> | null;
@@ -136,7 +140,14 @@ export class ConversationObject extends DurableObject<Env> {
     // call (and our first byte) until it is confirmed, and a running turn lives only in this
     // instance anyway — if the instance goes, the turn went with it and the lock should too.
     const stop = new AbortController();
-    const running: RunningTurn = { turnId: ticket.turnId, startedAt: now, stop, settled: null };
+    const running: RunningTurn = {
+      turnId: ticket.turnId,
+      turn: input.conversation.turns + 1,
+      ...(job.jobId ? { jobId: job.jobId } : {}),
+      startedAt: now,
+      stop,
+      settled: null,
+    };
     this.#running = running;
     // Unconfirmed, for the same reason; the alarm only matters 30 s from now.
     this.ctx.storage
@@ -160,6 +171,26 @@ export class ConversationObject extends DurableObject<Env> {
     return done.ok
       ? { kind: 'answer', body: done.body, rateLimit }
       : { kind: 'error', error: done.error, rateLimit };
+  }
+
+  /**
+   * Stops the running turn (`POST /v1/conversations/:id/cancel`): its upstream call is
+   * aborted, its stream ends with `cancelled`, its slot is freed and its tokens so far are
+   * charged; nothing of it is stored, so the conversation takes its next turn from where it
+   * was. Null when no turn runs.
+   */
+  async cancel(): Promise<{ turn: number } | null> {
+    const running = this.#running;
+    if (!running || Date.now() - running.startedAt >= STALE_TURN_MS) return null;
+    const error = new ApiError(
+      'conflict_error',
+      'The turn was cancelled (POST /v1/conversations/:id/cancel) before it finished; nothing of it was stored.',
+    );
+    // A job's turn: the job ends failed, not retried.
+    if (running.jobId) this.#jobs.fail(running.jobId, error.toJSON());
+    running.stop.abort(new TurnStopped(error, 'cancelled'));
+    await running.settled?.catch(() => {});
+    return { turn: running.turn };
   }
 
   /** Keeps the object active while a turn runs, even with no client connected. */
@@ -186,6 +217,7 @@ export class ConversationObject extends DurableObject<Env> {
             'not_found_error',
             'The conversation was deleted while this turn ran; nothing of the turn was stored.',
           ),
+          'deleted',
         ),
       );
       await running.settled?.catch(() => {});
@@ -360,6 +392,11 @@ export class ConversationObject extends DurableObject<Env> {
       return { kind: 'done' };
     }
     if (run.kind === 'stream') throw new Error('A job never streams.');
+    if (this.#ended(job.id)) {
+      // Cancelled while it ran.
+      await this.#queueCallback(job.id);
+      return { kind: 'done' };
+    }
     const delaySeconds = retryDelay(run.error, delivery.attempt);
     if (delaySeconds !== null && !delivery.final) {
       this.#jobs.requeue(job.id, run.error);
@@ -433,9 +470,9 @@ export class ConversationObject extends DurableObject<Env> {
       // In the same synchronous step as the commit: a job's turn and its result are stored
       // together, so a second delivery of the job finds it done and adds no second turn.
       if (jobId) this.#jobs.succeed(jobId, JSON.stringify(outcome.answer));
-    } else if (input.conversation.messages.length === 0 && !running.stop.signal.aborted) {
-      // A new conversation whose first turn failed is kept empty, so the id the client
-      // already has stays valid for a retry.
+    } else if (input.conversation.messages.length === 0 && !deleted(running.stop.signal)) {
+      // A new conversation whose first turn failed (or was cancelled) is kept empty, so the
+      // id the client already has stays valid for a retry.
       await saveConversation(this.env.CONVERSATIONS, input.conversation, input.ttlSeconds).then(
         () => this.#state.hold(input.conversation, input.ttlSeconds),
         () => {},
@@ -468,6 +505,10 @@ function askedBy(message: MessageParam, body: Job['body']): boolean {
     ids,
     (body.tool_results ?? []).map((result) => result.tool_use_id),
   );
+}
+
+function deleted(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason instanceof TurnStopped && signal.reason.why === 'deleted';
 }
 
 function retryDelay(error: ApiErrorJson, attempt: number): number | null {

@@ -12,7 +12,7 @@ import { logError, logLine } from '../log';
 import { settle } from '../store/idempotency';
 import type { TurnRequest } from './plan';
 import type { SseStream } from './sse';
-import { runTurn, type TurnInput, type TurnOutcome } from './turn';
+import { runTurn, type TurnInput, type TurnOutcome, TurnStopped } from './turn';
 
 /** A turn as any front door hands it to the conversation's object: plain data only. */
 export interface TurnJob {
@@ -59,6 +59,8 @@ export async function runToEnd(
     if (outcome.ok) {
       const { stop_reason, usage, turn } = outcome.answer;
       sse?.send({ event: 'done', data: { stop_reason, usage, turn } });
+    } else if (stop.reason instanceof TurnStopped && stop.reason.why === 'cancelled') {
+      sse?.send({ event: 'cancelled', data: { turn: input.conversation.turns + 1 } });
     } else {
       const { type, message } = outcome.error;
       sse?.send({ event: 'error', data: { type, message } });

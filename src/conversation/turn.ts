@@ -39,7 +39,11 @@ class IdleTimeout extends Error {}
  * upstream call is aborted, nothing is stored, and the turn ends with `error`.
  */
 export class TurnStopped extends Error {
-  constructor(readonly error: ApiError) {
+  constructor(
+    readonly error: ApiError,
+    /** Why: the conversation was deleted, or a client cancelled the turn. */
+    readonly why: 'deleted' | 'cancelled',
+  ) {
     super(error.message);
   }
 }

@@ -39,3 +39,22 @@ conversations.delete('/:id', async (c) => {
   if (!stored && !existed) throw notFound(id);
   return c.body(null, 204);
 });
+
+/**
+ * `POST /v1/conversations/:id/cancel`: stops the running turn now (its upstream call is
+ * aborted, its stream ends with `cancelled`, its slot is freed, its tokens so far charged);
+ * nothing of it is stored. `409` when no turn runs; `404` for a conversation this key does
+ * not have.
+ */
+conversations.post('/:id/cancel', async (c) => {
+  const id = c.req.param('id');
+  if (!CONVERSATION_ID.test(id)) throw notFound(id);
+  const keyId = c.get('apiKey').id;
+  const cancelled = await conversationFor(c.env, keyId, id).cancel();
+  if (cancelled) return c.json({ cancelled: true, turn: cancelled.turn });
+  if (!(await loadConversation(c.env.CONVERSATIONS, keyId, id))) throw notFound(id);
+  throw new ApiError(
+    'conflict_error',
+    'No turn of this conversation is running, so there is nothing to cancel.',
+  );
+});

@@ -89,6 +89,19 @@ const spec = {
         responses: { 204: { description: 'Deleted' }, ...errors },
       },
     },
+    '/v1/conversations/{id}/cancel': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      post: {
+        summary:
+          'Stop the running turn (its stream ends with a cancelled event); nothing of it is stored',
+        security: bearer,
+        responses: {
+          200: { description: '{cancelled: true, turn}' },
+          409: { description: 'No turn is running' },
+          ...errors,
+        },
+      },
+    },
     '/v1/jobs': {
       post: {
         summary: 'Queue a turn; its result is POSTed, signed (Standard Webhooks), to callback_url',

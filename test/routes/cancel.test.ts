@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { call, chat, createKey, expectError } from '../helpers/api';
+import { readEventStream } from '../helpers/sse';
+import { messagesCallsSince, upstream } from '../helpers/upstream';
+
+const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+const cancel = (key: string, id: string) =>
+  call(`/v1/conversations/${id}/cancel`, { method: 'POST', headers: auth(key) });
+
+async function openStreams(key: string): Promise<number> {
+  return ((await (await call('/v1/usage', { headers: auth(key) })).json()) as any).used
+    .open_streams;
+}
+
+/** The conversation id from a stream's first event, read without consuming the rest. */
+async function startStream(key: string, body: Record<string, unknown>) {
+  const res = await chat(key, { ...body, stream: true });
+  expect(res.status).toBe(200);
+  const [mine, rest] = res.body!.tee();
+  const reader = mine.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  reader.releaseLock();
+  void mine.cancel();
+  const id = /"conversation_id":"(c_[A-Za-z0-9]+)"/.exec(first)![1]!;
+  return { id, stream: new Response(rest, { headers: res.headers }) };
+}
+
+describe('POST /v1/conversations/:id/cancel', () => {
+  it('stops a turn while Claude thinks: the stream ends with cancelled, the slot is freed, nothing is stored, and the next turn is taken', async () => {
+    const { key } = await createKey({ limits: { requests_per_minute: 1000 } });
+    const first = (await (await chat(key, { message: 'start' })).json()) as any;
+    const { id, stream } = await startStream(key, {
+      conversation_id: first.conversation_id,
+      message: 'think long [sim:think_ms=5000]',
+    });
+    const res = await cancel(key, id);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ cancelled: true, turn: 2 });
+    const { events } = await readEventStream(stream);
+    expect(events.at(-1)).toMatchObject({ event: 'cancelled', data: { turn: 2 } });
+    expect(events.some((e) => e.event === 'done' || e.event === 'error')).toBe(false);
+    expect(await openStreams(key)).toBe(0);
+    const t = (await (await call(`/v1/conversations/${id}`, { headers: auth(key) })).json()) as any;
+    expect(t.turns).toBe(1);
+    const before = upstream.requests.length;
+    const next = (await (await chat(key, { conversation_id: id, message: 'again' })).json()) as any;
+    expect(next.turn).toBe(2);
+    // The next turn's history is the last good state: start, its answer, again.
+    expect(messagesCallsSince(before)[0]!.body.messages).toHaveLength(3);
+  });
+
+  it("keeps a new conversation's id valid when its first turn is cancelled", async () => {
+    const { key } = await createKey();
+    const { id, stream } = await startStream(key, { message: 'first [sim:think_ms=5000]' });
+    expect((await cancel(key, id)).status).toBe(200);
+    await readEventStream(stream);
+    const next = await chat(key, { conversation_id: id, message: 'retry' });
+    expect(next.status).toBe(200);
+    expect(((await next.json()) as any).turn).toBe(1);
+  });
+
+  it('answers 409 when no turn runs, and 404 for a conversation the key does not have', async () => {
+    const { key } = await createKey();
+    const other = await createKey();
+    const { conversation_id } = (await (
+      await chat(key, { message: 'done already' })
+    ).json()) as any;
+    await expectError(await cancel(key, conversation_id), 409, 'conflict_error');
+    await expectError(await cancel(other.key, conversation_id), 404, 'not_found_error');
+  });
+});
