@@ -60,6 +60,8 @@ interface RunningTurn {
   turn: number;
   /** The job the turn runs, if it is a job's. */
   jobId?: string;
+  /** The conversation as it was when the turn began. */
+  conversation: Conversation;
   startedAt: number;
   /** Aborted (with a `TurnStopped`) when the conversation is deleted or the turn cancelled. */
   stop: AbortController;
@@ -144,6 +146,7 @@ export class ConversationObject extends DurableObject<Env> {
       turnId: ticket.turnId,
       turn: input.conversation.turns + 1,
       ...(job.jobId ? { jobId: job.jobId } : {}),
+      conversation: input.conversation,
       startedAt: now,
       stop,
       settled: null,
@@ -191,6 +194,24 @@ export class ConversationObject extends DurableObject<Env> {
     running.stop.abort(new TurnStopped(error, 'cancelled'));
     await running.settled?.catch(() => {});
     return { turn: running.turn };
+  }
+
+  /**
+   * The running turn, for a transcript (so a client can tell "still running" from "lost"),
+   * with the conversation as it was when the turn began (a new one is not in KV before its
+   * first turn ends). Null when no turn runs.
+   */
+  runningTurn(): { turn: number; started_at: string; starting?: string } | null {
+    const running = this.#running;
+    if (!running || Date.now() - running.startedAt >= STALE_TURN_MS) return null;
+    const { conversation } = running;
+    return {
+      turn: running.turn,
+      started_at: new Date(running.startedAt).toISOString(),
+      // Only a conversation with no messages yet (KV has it from its first turn's end on), as
+      // JSON text: message content is the SDK's open-ended types, which RPC cannot type.
+      ...(conversation.messages.length === 0 ? { starting: JSON.stringify(conversation) } : {}),
+    };
   }
 
   /** Keeps the object active while a turn runs, even with no client connected. */

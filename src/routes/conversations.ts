@@ -4,7 +4,7 @@ import { conversationFor } from '../conversation/object';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { countRequest } from '../middleware/rate-limit';
-import { loadConversation, transcript } from '../store/conversations';
+import { type Conversation, loadConversation, transcript } from '../store/conversations';
 
 export const conversations = new Hono<AppEnv>();
 
@@ -23,9 +23,20 @@ function notFound(id: string) {
 conversations.get('/:id', async (c) => {
   const id = c.req.param('id');
   if (!CONVERSATION_ID.test(id)) throw notFound(id);
-  const conversation = await loadConversation(c.env.CONVERSATIONS, c.get('apiKey').id, id);
+  const keyId = c.get('apiKey').id;
+  const [stored, running] = await Promise.all([
+    loadConversation(c.env.CONVERSATIONS, keyId, id),
+    conversationFor(c.env, keyId, id).runningTurn(),
+  ]);
+  // A new conversation is in KV only from its first turn's end: while that runs, the
+  // object's copy answers.
+  const conversation =
+    stored ?? (running?.starting ? (JSON.parse(running.starting) as Conversation) : null);
   if (!conversation) throw notFound(id);
-  return c.json(transcript(conversation));
+  return c.json({
+    ...transcript(conversation),
+    ...(running ? { running: { turn: running.turn, started_at: running.started_at } } : {}),
+  });
 });
 
 conversations.delete('/:id', async (c) => {

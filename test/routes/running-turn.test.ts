@@ -69,3 +69,21 @@ describe('POST /v1/conversations/:id/cancel', () => {
     await expectError(await cancel(other.key, conversation_id), 404, 'not_found_error');
   });
 });
+
+describe('the transcript of a conversation with a turn running', () => {
+  it('shows the running turn, also for a new conversation before its first turn ends, and drops it after', async () => {
+    const { key } = await createKey({ limits: { requests_per_minute: 1000 } });
+    const { id, stream } = await startStream(key, { message: 'first [sim:think_ms=1500]' });
+    const during = (await (
+      await call(`/v1/conversations/${id}`, { headers: auth(key) })
+    ).json()) as any;
+    expect(during).toMatchObject({ conversation_id: id, turns: 0, running: { turn: 1 } });
+    expect(Date.parse(during.running.started_at)).not.toBeNaN();
+    await readEventStream(stream);
+    const after = (await (
+      await call(`/v1/conversations/${id}`, { headers: auth(key) })
+    ).json()) as any;
+    expect(after.turns).toBe(1);
+    expect(after.running).toBeUndefined();
+  });
+});
