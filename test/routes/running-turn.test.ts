@@ -49,6 +49,32 @@ describe('POST /v1/conversations/:id/cancel', () => {
     expect(messagesCallsSince(before)[0]!.body.messages).toHaveLength(3);
   });
 
+  it('stops a turn while Claude writes: the text so far, then cancelled, and the turn is not stored', async () => {
+    const { key } = await createKey({ limits: { requests_per_minute: 1000 } });
+    const first = (await (await chat(key, { message: 'start' })).json()) as any;
+    const res = await chat(key, {
+      conversation_id: first.conversation_id,
+      message: 'write long [sim:words=3000] [sim:text_delay_ms=5]',
+      stream: true,
+    });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let body = '';
+    while (!body.includes('event: text')) body += (await reader.read()).value;
+    expect((await cancel(key, first.conversation_id)).status).toBe(200);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      body += value;
+    }
+    expect(body).toMatch(/event: cancelled\ndata: \{"turn":2\}\n\n$/);
+    // Well short of 3,000 words: the upstream read was stopped.
+    expect(body.split('event: text').length - 1).toBeLessThan(3000);
+    const t = (await (
+      await call(`/v1/conversations/${first.conversation_id}`, { headers: auth(key) })
+    ).json()) as any;
+    expect(t.turns).toBe(1);
+  });
+
   it("keeps a new conversation's id valid when its first turn is cancelled", async () => {
     const { key } = await createKey();
     const { id, stream } = await startStream(key, { message: 'first [sim:think_ms=5000]' });
