@@ -1,10 +1,8 @@
 import { env, evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, chat, createKey, expectError } from '../helpers/api';
+import { auth, call, chat, createKey, expectError } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
 import { messagesCallsSince, upstream } from '../helpers/upstream';
-
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
 /** A two-turn conversation whose KV copy is put back to its one-turn version, as another location might still serve it. */
 async function twoTurnsWithStaleKvCopy() {

@@ -1,4 +1,5 @@
 /** Calls the Worker the way a client does: through its own fetch handler, with real local KV. */
+import { env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 
 export const ADMIN_TOKEN = 'test-admin-token';
@@ -58,4 +59,18 @@ export async function expectError(res: Response, status: number, type: string) {
     throw new Error('request_id missing or not the request-id header');
   }
   return body.error as { type: string; message: string };
+}
+
+export const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** The key's turns in flight, as `GET /v1/usage` reports them (the call counts as a request). */
+export async function openStreams(key: string): Promise<number> {
+  return ((await (await call('/v1/usage', { headers: auth(key) })).json()) as any).used
+    .open_streams;
+}
+
+/** A key's stored record, as the queue consumers read it (by id). */
+export async function keyRecord(id: string) {
+  const hash = await env.KEYS.get(`keyid:${id}`);
+  return (await env.KEYS.get(`key:${hash}`, 'json')) as any;
 }

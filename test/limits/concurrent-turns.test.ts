@@ -1,15 +1,8 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, chat, createKey, expectError } from '../helpers/api';
+import { auth, call, chat, createKey, expectError, openStreams } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
 import { until } from '../helpers/time';
-
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-
-async function openStreams(key: string): Promise<number> {
-  return ((await (await call('/v1/usage', { headers: auth(key) })).json()) as any).used
-    .open_streams;
-}
 
 describe('concurrent turns, per key', () => {
   it('accepts exactly N of N+3 simultaneous streams, and the slots come back when they end', async () => {

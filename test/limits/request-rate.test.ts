@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { call, chat, createKey, expectError } from '../helpers/api';
+import { auth, call, chat, createKey, expectError } from '../helpers/api';
 import { awayFromMinuteBoundary } from '../helpers/time';
-
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
 describe('requests per minute, per key', () => {
   it('accepts exactly the limit from a burst of twice the limit, refusing the rest with 429 and the IETF fields', async () => {

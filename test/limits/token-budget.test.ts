@@ -1,9 +1,8 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, chat, createKey, expectError } from '../helpers/api';
+import { auth, call, chat, createKey, expectError } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
 
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const usage = async (key: string) =>
   (await (await call('/v1/usage', { headers: auth(key) })).json()) as any;
 

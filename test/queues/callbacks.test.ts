@@ -1,16 +1,9 @@
 import { createMessageBatch, env, getQueueResult, createExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
-import { call, createKey } from '../helpers/api';
+import { auth, call, createKey, keyRecord } from '../helpers/api';
 import { receiver } from '../helpers/receiver';
 import { until } from '../helpers/time';
-
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-
-async function keyRecord(id: string) {
-  const hash = await env.KEYS.get(`keyid:${id}`);
-  return (await env.KEYS.get(`key:${hash}`, 'json')) as any;
-}
 
 describe('the callbacks queue consumer', () => {
   it('checks the callback URL again at delivery: a URL that is no longer allowed is never fetched, and the try says why', async () => {

@@ -8,12 +8,10 @@ import {
 import { describe, expect, it, vi } from 'vitest';
 import worker from '../../src/index';
 import { JOB_MAX_RETRIES } from '../../src/queues/jobs';
-import { call, chat, createKey } from '../helpers/api';
+import { auth, call, chat, createKey, keyRecord } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
 import { until } from '../helpers/time';
 import { messagesCallsSince, upstream } from '../helpers/upstream';
-
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
 /**
  * A job taken by its conversation's object (which queues it: the real consumer may deliver
@@ -42,11 +40,6 @@ async function acceptedJob(
     conversationId: id,
     message: { kind: 'job', jobId, keyId: key.id, conversationId: id },
   };
-}
-
-async function keyRecord(id: string) {
-  const hash = await env.KEYS.get(`keyid:${id}`);
-  return (await env.KEYS.get(`key:${hash}`, 'json')) as any;
 }
 
 /**

@@ -1,9 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, chat, createKey, expectError } from '../helpers/api';
+import { auth, call, chat, createKey, expectError } from '../helpers/api';
 import { messagesCallsSince, upstream } from '../helpers/upstream';
-
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
 describe('conversations', () => {
   it('returns the transcript in order with user messages, tool results, text and tool calls', async () => {

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { call, chat, createKey, expectError } from '../helpers/api';
+import { auth, call, chat, createKey, expectError } from '../helpers/api';
 import { messagesCallsSince, UPSTREAM_KEY, upstream } from '../helpers/upstream';
-
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
 describe('errors in the contract shape', () => {
   it('answers unknown routes with 404 and wrong methods with 405 + Allow', async () => {

@@ -1,11 +1,9 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, call, createKey, expectError } from '../helpers/api';
+import { ADMIN_TOKEN, auth, call, createKey, expectError } from '../helpers/api';
 import { receiver } from '../helpers/receiver';
 import { awayFromMinuteBoundary, until } from '../helpers/time';
 import { messagesCallsSince, upstream } from '../helpers/upstream';
-
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
 function postJob(key: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
   return call('/v1/jobs', { method: 'POST', headers: { ...auth(key), ...headers }, json: body });

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { call, chat, createKey, expectError, okJson } from '../helpers/api';
+import { auth, call, chat, createKey, expectError, okJson } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
 import { messagesCallsSince, upstream } from '../helpers/upstream';
 
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 // Long enough to pass the 1,024-token minimum a prefix needs to be cached.
 const SYSTEM = `You are a patient tutor. ${'Explain every step, check the student understood, and keep answers short. '.repeat(60)}`;
 

@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { call, chat, createKey, expectError } from '../helpers/api';
+import { auth, call, chat, createKey, expectError, openStreams } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
 import { messagesCallsSince, upstream } from '../helpers/upstream';
 
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const cancel = (key: string, id: string) =>
   call(`/v1/conversations/${id}/cancel`, { method: 'POST', headers: auth(key) });
-
-async function openStreams(key: string): Promise<number> {
-  return ((await (await call('/v1/usage', { headers: auth(key) })).json()) as any).used
-    .open_streams;
-}
 
 /** The conversation id from a stream's first event, read without consuming the rest. */
 async function startStream(key: string, body: Record<string, unknown>) {

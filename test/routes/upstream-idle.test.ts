@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { call, chat, createKey, expectError } from '../helpers/api';
+import { auth, call, chat, createKey, expectError } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
-
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
 // UPSTREAM_IDLE_TIMEOUT_MS is 2500 in the tests (vitest.config.ts).
 describe('an upstream that goes silent', () => {
