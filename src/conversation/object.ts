@@ -35,9 +35,10 @@ import type { KeyRecord } from '../store/keys';
 import { type Job, JobBook, jobView } from './jobs';
 import { planTurn, type TurnRequest } from './plan';
 import { runToEnd, type TurnJob } from './run';
-import { SseStream } from './sse';
+import { EventsStore, type HeldEvents } from './events-store';
 import { conflict, ConversationState } from './state';
 import { type TurnInput, type TurnOutcome, TurnStopped } from './turn';
+import { TurnLog } from './turn-log';
 
 /** A turn whose run died without finishing stops blocking the conversation after this long. */
 const STALE_TURN_MS = 30 * 60_000;
@@ -53,6 +54,23 @@ export type TurnRun =
   | { kind: 'stream'; stream: ReadableStream<Uint8Array>; rateLimit: Record<string, string> }
   /** The JSON answer's body, serialised once: the same text is sent and stored for replays. */
   | { kind: 'answer'; body: string; rateLimit: Record<string, string> };
+
+/**
+ * What a reader of the conversation's events gets (`GET /v1/conversations/:id/events`): a
+ * stream; `ended` when the turn it names is over and nothing follows the id; or why not.
+ * `unknown`: this object has never held the conversation (none, or another key's).
+ */
+export type EventsRead =
+  | { kind: 'stream'; stream: ReadableStream<Uint8Array> }
+  | { kind: 'ended' }
+  | { kind: 'unknown' }
+  | { kind: 'error'; error: ApiErrorJson };
+
+/** An event id, `<turn>:<seq>`. */
+export interface EventId {
+  turn: number;
+  seq: number;
+}
 
 interface RunningTurn {
   turnId: string;
@@ -91,6 +109,10 @@ export class ConversationObject extends DurableObject<Env> {
   #state: ConversationState;
   #jobs: JobBook;
   #running: RunningTurn | null = null;
+  /** Turns' events from their start until they are in storage: the running turn's, and one
+   *  just ended. */
+  #logs: TurnLog[] = [];
+  #events: EventsStore;
   /** Jobs being run by this instance: a duplicate delivery waits for the same run. */
   #jobRuns = new Map<string, Promise<JobVerdict>>();
   /** This conversation's jobs run one after another, in the order their messages came. */
@@ -100,6 +122,7 @@ export class ConversationObject extends DurableObject<Env> {
     super(ctx, env);
     this.#state = new ConversationState(ctx.storage, env.CONVERSATIONS);
     this.#jobs = new JobBook(ctx.storage.sql, settings(env).conversationTtlSeconds);
+    this.#events = new EventsStore(ctx.storage.sql);
   }
 
   /**
@@ -158,18 +181,21 @@ export class ConversationObject extends DurableObject<Env> {
       .catch((err) => logError('keepalive', err));
 
     const { conversation } = input;
-    const sse = job.stream ? new SseStream(conversation.turns + 1, config.pingIntervalMs) : null;
+    // Every turn has its log, a JSON one or a job's too: any client may read it live.
+    const log = new TurnLog(running.turn);
+    this.#logs.push(log);
+    const stream = job.stream ? log.attach(-1, config.pingIntervalMs) : null;
     // Sent before Claude is called: the client has its conversation id at once.
-    sse?.send({
+    log.append({
       event: 'conversation',
-      data: { conversation_id: conversation.id, turn: conversation.turns + 1 },
+      data: { conversation_id: conversation.id, turn: running.turn },
     });
-    const report = runToEnd(this.env, job, input, sse, stop.signal, (outcome) =>
+    const report = runToEnd(this.env, job, input, log, stop.signal, (outcome) =>
       this.#finish(running, input, outcome, job.jobId),
     );
     running.settled = report;
-    this.ctx.waitUntil(report);
-    if (sse) return { kind: 'stream', stream: sse.readable, rateLimit };
+    this.ctx.waitUntil(report.finally(() => this.#keepEvents(log, input.ttlSeconds)));
+    if (stream) return { kind: 'stream', stream, rateLimit };
     const done = await report;
     return done.ok
       ? { kind: 'answer', body: done.body, rateLimit }
@@ -214,12 +240,82 @@ export class ConversationObject extends DurableObject<Env> {
     };
   }
 
-  /** Keeps the object active while a turn runs, even with no client connected. */
+  /**
+   * A reader of the conversation's events (`GET /v1/conversations/:id/events`): the events
+   * after `after` (or, without it, the running turn's from its start, else the last finished
+   * turn's), byte for byte as first sent, then the live ones to the turn's end. Held: the
+   * running turn's and the last finished turn's events.
+   */
+  events(after: EventId | null): EventsRead {
+    const pingMs = settings(this.env).pingIntervalMs;
+    // The turns held: those still in memory (the running one, one not yet stored) and the
+    // last one stored, read only when it is the one asked for.
+    const storedTurn = this.#events.turn();
+    const inMemory = (turn: number) => this.#logs.find((log) => log.turn === turn);
+    const latestTurn = Math.max(storedTurn ?? 0, ...this.#logs.map((log) => log.turn));
+    if (latestTurn === 0) {
+      return this.#state.committedTurns() > 0 || this.#jobs.any()
+        ? notHeld(
+            'No events of this conversation are held: they are kept for its running turn and its last finished turn, until the conversation expires. GET /v1/conversations/:id shows the stored turns.',
+          )
+        : { kind: 'unknown' };
+    }
+    const turn = after?.turn ?? latestTurn;
+    const source: HeldEvents | null =
+      inMemory(turn) ?? (turn === storedTurn ? this.#events.load() : null);
+    if (!source) {
+      return notHeld(
+        turn > latestTurn
+          ? `Event ${after!.turn}:${after!.seq} does not exist: the conversation's latest turn is ${latestTurn}.`
+          : `The events of turn ${turn} are no longer held: only the running turn's and the last finished turn's are (the latest is turn ${latestTurn}). GET /v1/conversations/:id shows the stored turns; GET /v1/conversations/:id/events without an id reads the latest turn.`,
+      );
+    }
+    const afterSeq = after?.seq ?? -1;
+    if (afterSeq >= source.frames.length) {
+      return notHeld(
+        `Event ${turn}:${afterSeq} was never sent: turn ${turn} has sent ${source.frames.length} events (${turn}:0 to ${turn}:${source.frames.length - 1}).`,
+      );
+    }
+    const ended = !(source instanceof TurnLog) || source.ended;
+    if (ended && afterSeq === source.frames.length - 1) return { kind: 'ended' };
+    if (source instanceof TurnLog) {
+      return { kind: 'stream', stream: source.attach(afterSeq, pingMs) };
+    }
+    return { kind: 'stream', stream: closedStream(source.frames.slice(afterSeq + 1)) };
+  }
+
+  /**
+   * Keeps the object active while a turn runs, even with no client connected; between
+   * turns, removes the held events once they expire.
+   */
   override async alarm(): Promise<void> {
     const running = this.#running;
     if (running && Date.now() - running.startedAt < STALE_TURN_MS) {
       await this.ctx.storage.setAlarm(Date.now() + KEEPALIVE_MS);
+      return;
     }
+    this.#events.turn(); // drops them if expired
+    const expires = this.#events.expiresAt();
+    if (expires !== null) await this.ctx.storage.setAlarm(expires);
+  }
+
+  /**
+   * Moves a finished turn's events from memory to storage. Deferred to a later task so that
+   * the write, and the output gate it raises, come after the last bytes went to the readers.
+   */
+  async #keepEvents(log: TurnLog, ttlSeconds: number): Promise<void> {
+    await scheduler.wait(0);
+    // Not when the conversation was deleted meanwhile (which let go of its logs).
+    if (!this.#logs.includes(log)) return;
+    const expires = Date.now() + ttlSeconds * 1000;
+    try {
+      this.#events.save(log.turn, log.frames, expires);
+      // With no turn running, the keep-alive alarm is not needed: the expiry takes its place.
+      if (!this.#running) await this.ctx.storage.setAlarm(expires);
+    } catch (err) {
+      logError('events', err, { turn: log.turn });
+    }
+    this.#logs = this.#logs.filter((held) => held !== log);
   }
 
   /**
@@ -246,6 +342,9 @@ export class ConversationObject extends DurableObject<Env> {
     const hadJobs = this.#jobs.any();
     await this.#state.forget(keyId, conversationId);
     this.#jobs.forgetAll();
+    // Its storage is gone with the rest (deleteAll), the events' table too.
+    this.#logs = [];
+    this.#events = new EventsStore(this.ctx.storage.sql);
     return { existed: running !== null || hadJobs };
   }
 
@@ -526,6 +625,21 @@ function askedBy(message: MessageParam, body: Job['body']): boolean {
     ids,
     (body.tool_results ?? []).map((result) => result.tool_use_id),
   );
+}
+
+function notHeld(message: string): EventsRead {
+  return { kind: 'error', error: new ApiError('not_found_error', message).toJSON() };
+}
+
+/** Frames already sent, as a stream that ends after them. */
+function closedStream(frames: readonly string[]): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(frames.join(''));
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
 }
 
 function deleted(signal: AbortSignal): boolean {

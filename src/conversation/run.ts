@@ -1,6 +1,6 @@
 /**
  * A turn's run inside its conversation's object, once admitted and locked: Claude's events
- * out to the stream (if any) as they come, the outcome handed back to the object (which
+ * into the turn's log (and so out to its readers) as they come, the outcome handed back to the object (which
  * keeps the conversation and frees it), the key's slot ended and the tokens charged, then
  * `done` or `error`, the answer stored for its Idempotency-Key, and the turn's log line.
  */
@@ -11,7 +11,7 @@ import { endTurn, type TurnTicket } from '../limits/admission';
 import { logError, logLine } from '../log';
 import { settle } from '../store/idempotency';
 import type { TurnRequest } from './plan';
-import type { SseStream } from './sse';
+import type { TurnLog } from './turn-log';
 import { runTurn, type TurnInput, type TurnOutcome, TurnStopped } from './turn';
 
 /** A turn as any front door hands it to the conversation's object: plain data only. */
@@ -39,7 +39,7 @@ export async function runToEnd(
   env: Env,
   job: TurnJob,
   input: TurnInput,
-  sse: SseStream | null,
+  log: TurnLog,
   stop: AbortSignal,
   /** The object's part: keep the conversation, free it for the next turn. */
   finish: (outcome: TurnOutcome) => Promise<void>,
@@ -47,7 +47,7 @@ export async function runToEnd(
   let ttftMs: number | undefined;
   const emit = (event: ClientEvent) => {
     if (event.event === 'text' && ttftMs === undefined) ttftMs = Date.now() - job.receivedAt;
-    sse?.send(event);
+    log.append(event);
   };
   let outcome: TurnOutcome;
   try {
@@ -58,16 +58,16 @@ export async function runToEnd(
     await endTurn(env, job.ticket, outcome.ok ? outcome.answer.usage : outcome.usage);
     if (outcome.ok) {
       const { stop_reason, usage, turn } = outcome.answer;
-      sse?.send({ event: 'done', data: { stop_reason, usage, turn } });
+      log.append({ event: 'done', data: { stop_reason, usage, turn } });
     } else if (stop.reason instanceof TurnStopped && stop.reason.why === 'cancelled') {
-      sse?.send({ event: 'cancelled', data: { turn: input.conversation.turns + 1 } });
+      log.append({ event: 'cancelled', data: { turn: input.conversation.turns + 1 } });
     } else {
       const { type, message } = outcome.error;
-      sse?.send({ event: 'error', data: { type, message } });
+      log.append({ event: 'error', data: { type, message } });
     }
   } finally {
     // Also on a throw: a stream left open keeps its ping timer (and the object) alive.
-    sse?.close();
+    log.end();
   }
   const report: TurnReport = outcome.ok
     ? { ok: true, answer: outcome.answer, body: JSON.stringify(outcome.answer) }

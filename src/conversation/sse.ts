@@ -11,12 +11,20 @@ import type { TurnEvent } from '../contract/events';
 const encoder = new TextEncoder();
 const PING = ': ping\n\n';
 
+/** The headers of every event stream we answer with. */
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+};
+
 /**
  * One event on the wire, with the id `<turn>:<seq>` (API.md §3: `seq` counts the turn's
  * events from 0, so a client can name the last event it saw of a turn). The one encoder:
- * the live stream and the replay both use it.
+ * the live stream, the turn's log and the replay all use it. The text never holds a blank
+ * line before its end (JSON escapes newlines), so a run of frames splits at `\n\n`.
  */
-function frame(turn: number, seq: number, { event, data }: TurnEvent): string {
+export function frame(turn: number, seq: number, { event, data }: TurnEvent): string {
   return `id: ${turn}:${seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
@@ -26,18 +34,17 @@ export function frames(turn: number, events: readonly TurnEvent[]): string {
 }
 
 /**
- * A pull source: text waits here until the reader asks for more, then everything written
- * since leaves as one chunk. A reader that keeps up gets each synchronous pass of events (all
- * the events of one upstream chunk) as soon as the pass ends; a reader that is busy writing
- * the previous chunk gets what piled up meanwhile in one piece, not one chunk per event —
- * every chunk costs the runtime far more than its bytes. Nothing waits on the reader: the
- * turn goes on (and is stored) whatever the client does.
+ * One reader's stream. A pull source: text waits here until the reader asks for more, then
+ * everything written since leaves as one chunk. A reader that keeps up gets each
+ * synchronous pass of events (all the events of one upstream chunk) as soon as the pass
+ * ends; a reader that is busy writing the previous chunk gets what piled up meanwhile in
+ * one piece, not one chunk per event — every chunk costs the runtime far more than its
+ * bytes. Nothing waits on the reader: the turn goes on (and is stored) whatever the client
+ * does.
  */
 export class SseStream {
   readonly readable: ReadableStream<Uint8Array>;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
-  #turn: number;
-  #seq = 0;
   #lastWrite = Date.now();
   #timer: ReturnType<typeof setInterval>;
   #closed = false;
@@ -47,9 +54,8 @@ export class SseStream {
   #flushQueued = false;
   clientGone = false;
 
-  /** `turn`: the turn whose events this stream carries (the first part of every event id). */
-  constructor(turn: number, pingIntervalMs: number) {
-    this.#turn = turn;
+  /** `onGone`: called once if the client goes away before the stream ends. */
+  constructor(pingIntervalMs: number, onGone?: () => void) {
     this.readable = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -62,6 +68,8 @@ export class SseStream {
         cancel: () => {
           this.clientGone = true;
           this.#pending = '';
+          clearInterval(this.#timer);
+          onGone?.();
         },
       },
       { highWaterMark: 0 },
@@ -69,14 +77,24 @@ export class SseStream {
     // Check often enough that a ping goes out within ~1/4 interval of the deadline.
     this.#timer = setInterval(
       () => {
-        if (Date.now() - this.#lastWrite >= pingIntervalMs) this.#write(PING);
+        if (Date.now() - this.#lastWrite >= pingIntervalMs) this.write(PING);
       },
       Math.max(10, Math.floor(pingIntervalMs / 4)),
     );
   }
 
-  send(event: TurnEvent): void {
-    this.#write(frame(this.#turn, this.#seq++, event));
+  /** Frames (or a ping) for this reader, sent when the current synchronous pass ends. */
+  write(text: string): void {
+    if (this.#closed || this.clientGone || text === '') return;
+    this.#lastWrite = Date.now();
+    this.#pending += text;
+    if (this.#wanted && !this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        this.#flush();
+      });
+    }
   }
 
   close(): void {
@@ -91,20 +109,6 @@ export class SseStream {
       this.#controller.close();
     } catch {
       // already errored or cancelled
-    }
-  }
-
-  #write(text: string) {
-    if (this.#closed || this.clientGone) return;
-    this.#lastWrite = Date.now();
-    this.#pending += text;
-    // Flushed when the current synchronous pass ends, so its events travel together.
-    if (this.#wanted && !this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(() => {
-        this.#flushQueued = false;
-        this.#flush();
-      });
     }
   }
 

@@ -6,7 +6,7 @@
  * (an error thrown on the way) is settled here.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { frames, replayEvents } from '../conversation/sse';
+import { frames, replayEvents, SSE_HEADERS } from '../conversation/sse';
 import type { AppEnv } from '../env';
 import { ApiError, invalid } from '../errors';
 import { sha256Hex } from '../lib/crypto';
@@ -64,10 +64,7 @@ async function replay(c: Context<AppEnv>, answer: StoredAnswer) {
   c.header('Idempotent-Replayed', 'true');
   const body = JSON.parse(answer.body);
   if (answer.status === 200 && wantsEventStream(c.req.header('accept'), await streamField(c))) {
-    return c.body(frames(body.turn, replayEvents(body)), 200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-    });
+    return c.body(frames(body.turn, replayEvents(body)), 200, SSE_HEADERS);
   }
   return c.json(body, answer.status as 200);
 }

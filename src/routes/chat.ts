@@ -6,18 +6,13 @@ import { Hono } from 'hono';
 import { chatRequest, wantsEventStream } from '../contract/chat-request';
 import { parseJson, validateWith } from '../contract/validate';
 import { conversationFor } from '../conversation/object';
+import { SSE_HEADERS } from '../conversation/sse';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { setHeaders, ticketFor } from '../middleware/rate-limit';
 import { newConversationId } from '../store/conversations';
 
 export const chat = new Hono<AppEnv>();
-
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
-  'x-accel-buffering': 'no',
-};
 
 chat.post('/', async (c) => {
   const body = validateWith(chatRequest, parseJson(await c.req.text()));

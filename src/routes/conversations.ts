@@ -1,6 +1,10 @@
-/** `GET` / `DELETE /v1/conversations/:id`: the transcript without any thinking data. */
+/**
+ * `/v1/conversations/:id`: the transcript without any thinking data (`GET`), `DELETE`, and
+ * for a running turn its events (`GET …/events`, to reattach) and `POST …/cancel`.
+ */
 import { Hono } from 'hono';
-import { conversationFor } from '../conversation/object';
+import { conversationFor, type EventId } from '../conversation/object';
+import { SSE_HEADERS } from '../conversation/sse';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { countRequest } from '../middleware/rate-limit';
@@ -68,4 +72,47 @@ conversations.post('/:id/cancel', async (c) => {
     'conflict_error',
     'No turn of this conversation is running, so there is nothing to cancel.',
   );
+});
+
+/** An event id as our streams send it: `<turn>:<seq>`, turn from 1, seq from 0. */
+const EVENT_ID = /^([1-9]\d{0,8}):(0|[1-9]\d{0,8})$/;
+
+/**
+ * Which event a reader last saw: `Last-Event-ID` (what an EventSource sends when it
+ * reconnects, so it wins over the URL it first used) or `?after=`; null for none.
+ */
+function lastSeen(header: string | undefined, query: string | undefined): EventId | null {
+  const [name, value] = header ? ['Last-Event-ID', header] : ['after', query];
+  if (value === undefined || value === '') return null;
+  const match = EVENT_ID.exec(value.trim());
+  if (!match) {
+    throw new ApiError(
+      'invalid_request_error',
+      `${name} must be an event id as sent on the stream's id: lines, <turn>:<seq> (e.g. "3:17"); got "${value.slice(0, 40)}".`,
+    );
+  }
+  return { turn: Number(match[1]), seq: Number(match[2]) };
+}
+
+/**
+ * `GET /v1/conversations/:id/events`: reattach to a turn. The events after the id given,
+ * byte for byte as first sent, then the live ones to the turn's end; without an id the
+ * running turn from its start, or else the last finished turn. `204` when the id is the
+ * last event of a turn that has ended, which also tells an EventSource to stop reconnecting.
+ */
+conversations.get('/:id/events', async (c) => {
+  const id = c.req.param('id');
+  if (!CONVERSATION_ID.test(id)) throw notFound(id);
+  const after = lastSeen(c.req.header('last-event-id'), c.req.query('after'));
+  const read = await conversationFor(c.env, c.get('apiKey').id, id).events(after);
+  switch (read.kind) {
+    case 'unknown':
+      throw notFound(id);
+    case 'error':
+      throw ApiError.from(read.error);
+    case 'ended':
+      return c.body(null, 204);
+    case 'stream':
+      return c.body(read.stream, 200, SSE_HEADERS);
+  }
 });

@@ -89,6 +89,39 @@ const spec = {
         responses: { 204: { description: 'Deleted' }, ...errors },
       },
     },
+    '/v1/conversations/{id}/events': {
+      parameters: [
+        { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+        {
+          name: 'Last-Event-ID',
+          in: 'header',
+          description: 'The last event id the client saw, <turn>:<seq> (wins over ?after=)',
+          schema: { type: 'string', pattern: '^[1-9][0-9]*:[0-9]+$' },
+        },
+        {
+          name: 'after',
+          in: 'query',
+          description: 'The same as Last-Event-ID, for clients that cannot set headers',
+          schema: { type: 'string', pattern: '^[1-9][0-9]*:[0-9]+$' },
+        },
+      ],
+      get: {
+        summary:
+          'Reattach to a turn: the events after the id, byte for byte as first sent, then the live ones to done, error or cancelled; without an id the running turn from its start, or else the last finished turn',
+        security: bearer,
+        responses: {
+          200: { description: 'The events', content: { 'text/event-stream': {} } },
+          204: {
+            description: 'The id is the last event of a turn that has ended: nothing follows',
+          },
+          400: { description: 'A malformed event id' },
+          404: {
+            description: 'No such conversation, or the id is no longer held (or was never sent)',
+          },
+          ...errors,
+        },
+      },
+    },
     '/v1/conversations/{id}/cancel': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       post: {
