@@ -39,6 +39,11 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string>;
   body: any;
+  /**
+   * For a streamed answer: when its body ended (epoch ms), and whether the client stopped
+   * reading it first (`cancelled`) — how a test sees that the upstream call was aborted.
+   */
+  stream?: { endedAt?: number; cancelled?: boolean };
 }
 
 export interface Simulator {
@@ -76,7 +81,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   let hmac: Promise<Hmac> | undefined;
   const key = () => (hmac ??= Hmac.create(options.secret ?? DEFAULT_SECRET));
 
-  async function createMessage(req: Request, text: string, requestId: string): Promise<Response> {
+  async function createMessage(
+    req: Request,
+    text: string,
+    requestId: string,
+    record: RecordedRequest | undefined,
+  ): Promise<Response> {
     const denied = authorized(req.headers, options.apiKey);
     if (denied) throw denied;
     let body: unknown;
@@ -108,28 +118,34 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       facts,
     );
     await prompts.remember(plan, print);
-    return valid.stream
-      ? streamResponse(plan, pingIntervalMs, requestId)
-      : jsonResponse(plan, requestId);
+    if (!valid.stream) return jsonResponse(plan, requestId);
+    const stream: NonNullable<RecordedRequest['stream']> = {};
+    if (record) record.stream = stream;
+    return streamResponse(plan, pingIntervalMs, requestId, (cancelled) => {
+      stream.endedAt = Date.now();
+      stream.cancelled = cancelled;
+    });
   }
 
-  const app = new Hono<{ Variables: { requestId: string } }>();
+  const app = new Hono<{ Variables: { requestId: string; record?: RecordedRequest } }>();
   app.use('*', async (c, next) => {
     c.set('requestId', `req_01${randomBase62()}`);
     if (options.recordRequests !== false) {
       const text = c.req.method === 'GET' || c.req.method === 'HEAD' ? '' : await c.req.text();
-      requests.push({
+      const record: RecordedRequest = {
         method: c.req.method,
         path: new URL(c.req.url).pathname,
         headers: Object.fromEntries(c.req.raw.headers),
         body: parseBody(text),
-      });
+      };
+      requests.push(record);
+      c.set('record', record);
     }
     await next();
   });
   app.get('/health', (c) => c.json({ status: 'ok' }, 200, { 'request-id': c.get('requestId') }));
   app.post('/v1/messages', async (c) =>
-    createMessage(c.req.raw, await c.req.text(), c.get('requestId')),
+    createMessage(c.req.raw, await c.req.text(), c.get('requestId'), c.get('record')),
   );
   app.notFound((c) =>
     errorResponse(

@@ -111,16 +111,25 @@ async function* events(plan: Plan, pingIntervalMs: number): AsyncGenerator<strin
   yield sse('message_stop', {});
 }
 
-export function streamResponse(plan: Plan, pingIntervalMs: number, requestId: string): Response {
+/** `onEnd(cancelled)`: the body was read to its end (false) or the client stopped reading (true). */
+export function streamResponse(
+  plan: Plan,
+  pingIntervalMs: number,
+  requestId: string,
+  onEnd?: (cancelled: boolean) => void,
+): Response {
   const encoder = new TextEncoder();
   const source = events(plan, Math.max(1, pingIntervalMs));
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       const { value, done } = await source.next();
-      if (done) controller.close();
-      else controller.enqueue(encoder.encode(value));
+      if (done) {
+        controller.close();
+        onEnd?.(false);
+      } else controller.enqueue(encoder.encode(value));
     },
     cancel() {
+      onEnd?.(true);
       void source.return(undefined);
     },
   });

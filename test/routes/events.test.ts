@@ -260,6 +260,33 @@ describe('GET /v1/conversations/:id/events', () => {
     expect(texts.join('')).toBe(lastAnswerText(await transcriptOf(key, id)));
   }, 20_000);
 
+  it('ends every attached stream with cancelled when the turn is cancelled', async () => {
+    const { key } = await createKey();
+    const res = await chat(key, { message: 'think [sim:think_ms=5000]', stream: true });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let head = '';
+    while (!head.includes('\n\n')) head += (await reader.read()).value;
+    const id = parseSse(head)[0]!.data.conversation_id as string;
+    const readers = await Promise.all([events(key, id), events(key, id, {}, '?after=1:0')]);
+    const cancelled = await call(`/v1/conversations/${id}/cancel`, {
+      method: 'POST',
+      headers: auth(key),
+    });
+    expect(cancelled.status).toBe(200);
+    let rest = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      rest += value;
+    }
+    for (const got of [
+      parseSse(head + rest),
+      ...(await Promise.all(readers.map(async (r) => (await readEventStream(r)).events))),
+    ]) {
+      expect(got.at(-1)).toMatchObject({ event: 'cancelled', data: { turn: 1 } });
+    }
+  });
+
   it('lets go of the events when the conversation is deleted', async () => {
     const { key } = await createKey();
     const { conversation_id: id } = await okJson(await chat(key, { message: 'one' }));

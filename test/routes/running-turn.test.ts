@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { auth, call, chat, createKey, expectError, openStreams } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
+import { until } from '../helpers/time';
 import { messagesCallsSince, upstream } from '../helpers/upstream';
 
 const cancel = (key: string, id: string) =>
@@ -27,9 +28,13 @@ describe('POST /v1/conversations/:id/cancel', () => {
       conversation_id: first.conversation_id,
       message: 'think long [sim:think_ms=5000]',
     });
+    const calls = upstream.requests.length;
     const res = await cancel(key, id);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ cancelled: true, turn: 2 });
+    // The simulator saw its stream stopped by the client, before its end.
+    await until(async () => messagesCallsSince(calls - 1).at(-1)?.stream?.endedAt !== undefined);
+    expect(messagesCallsSince(calls - 1).at(-1)!.stream).toMatchObject({ cancelled: true });
     const { events } = await readEventStream(stream);
     expect(events.at(-1)).toMatchObject({ event: 'cancelled', data: { turn: 2 } });
     expect(events.some((e) => e.event === 'done' || e.event === 'error')).toBe(false);
@@ -54,7 +59,11 @@ describe('POST /v1/conversations/:id/cancel', () => {
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let body = '';
     while (!body.includes('event: text')) body += (await reader.read()).value;
+    const upstreamCall = upstream.requests.filter((r) => r.path === '/v1/messages').at(-1)!;
+    expect(upstreamCall.stream?.endedAt).toBeUndefined();
     expect((await cancel(key, first.conversation_id)).status).toBe(200);
+    await until(async () => upstreamCall.stream?.endedAt !== undefined);
+    expect(upstreamCall.stream?.cancelled).toBe(true);
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
