@@ -3,7 +3,8 @@
  * stops a turn, measured as a client sees it, through `wrangler dev` (local Durable Objects)
  * with the Messages API simulator served in this process, so that it can tell when the
  * edge aborted its stream. Per turn, from sending the cancel: its `200`, the `cancelled`
- * event on the turn's own stream, and the upstream stream's abort. Half the turns are
+ * event on the turn's own stream, and the upstream stream's abort; and, to compare, the same
+ * request when nothing runs (its `409`: what reaching the object costs). Half the turns are
  * cancelled while Claude thinks, half while it writes. Loopback only; ports 8798–8799.
  */
 import { serve } from '@hono/node-server';
@@ -53,7 +54,12 @@ try {
   });
   const { key } = (await minted.json()) as { key: string };
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-  const figures = { response: [] as number[], event: [] as number[], upstream: [] as number[] };
+  const figures = {
+    response: [] as number[],
+    event: [] as number[],
+    upstream: [] as number[],
+    idle: [] as number[],
+  };
 
   for (let i = 0; i < TURNS; i++) {
     const writing = i % 2 === 1;
@@ -100,6 +106,15 @@ try {
     if (!stream?.cancelled || stream.endedAt === undefined) {
       throw new Error(`turn ${i}: the upstream stream was not aborted`);
     }
+    // The same request with nothing to cancel (409): the cost of reaching the object.
+    const t1 = Date.now();
+    const idle = await fetch(`${edge.url}/v1/conversations/${id}/cancel`, {
+      method: 'POST',
+      headers,
+    });
+    await idle.text();
+    if (idle.status !== 409) throw new Error(`turn ${i}: an idle cancel answered ${idle.status}`);
+    figures.idle.push(Date.now() - t1);
     figures.response.push(responseAt - t0);
     figures.event.push(eventAt - t0);
     figures.upstream.push(stream.endedAt - t0);
@@ -114,6 +129,7 @@ try {
   console.log(row('its 200', figures.response));
   console.log(row('the cancelled event on the stream', figures.event));
   console.log(row('the upstream stream aborted', figures.upstream));
+  console.log(row('for comparison: a 409 (nothing runs)', figures.idle));
 } finally {
   await edge.stop();
   simServer.close();
