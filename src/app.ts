@@ -17,6 +17,7 @@ import { admin } from './routes/admin';
 import { chat } from './routes/chat';
 import { conversations } from './routes/conversations';
 import { docs } from './routes/docs';
+import { embed } from './routes/embed';
 import { jobs } from './routes/jobs';
 import { usage } from './routes/usage';
 
@@ -32,9 +33,11 @@ app.use(limitBody());
 app.use('/health', floodFilter());
 app.use('/docs', floodFilter());
 app.use('/openapi.json', floodFilter());
+app.use('/embed.js', floodFilter());
 
 app.get('/health', (c) => c.json({ status: 'ok' }));
 app.route('/', docs);
+app.route('/', embed);
 app.use('/v1/chat', idempotency());
 app.route('/v1/chat', chat);
 app.route('/v1/conversations', conversations);
