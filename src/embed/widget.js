@@ -28,9 +28,11 @@
 
   const host = document.createElement('thinking-edge-chat');
   const root = host.attachShadow({ mode: 'open' });
+  // The page's own rules still reach the host element and win over :host, so .box resets
+  // everything it would inherit from there.
   root.innerHTML = `<style>
 :host{all:initial;display:block}
-.box{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c1c21;background:#fff;border:1px solid #cfd0d6;border-radius:12px;padding:12px 14px;max-width:38rem;text-align:left}
+.box{all:initial;display:block;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c1c21;background:#fff;border:1px solid #cfd0d6;border-radius:12px;padding:12px 14px;max-width:38rem;text-align:left}
 *{box-sizing:border-box}
 h2{font-size:16px;font-weight:600;margin:0 0 8px}
 .log{max-height:26rem;overflow-y:auto;display:flex;flex-direction:column;gap:8px}
