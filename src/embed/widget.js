@@ -36,7 +36,6 @@
 *{box-sizing:border-box}
 h2{font-size:16px;font-weight:600;margin:0 0 8px}
 .log{max-height:26rem;overflow-y:auto;display:flex;flex-direction:column;gap:8px}
-.log:empty{display:none}
 .q,.a,.err{margin:0;padding:8px 10px;border-radius:10px;white-space:pre-wrap;overflow-wrap:anywhere}
 .q{align-self:flex-end;background:#e8eefc;max-width:85%}
 .a{align-self:flex-start;background:#f3f3f5;max-width:95%}
