@@ -155,16 +155,27 @@ textarea:focus-visible,button:focus-visible{outline:3px solid #f0a500;outline-of
 
   /**
    * A call to the edge with the key or token. An `es_` token about to expire is renewed first;
-   * one refused as expired (401) is renewed and the call sent once more.
+   * one that is refused is renewed and the call sent once more. "Refused" includes a call that
+   * failed with no answer at all: the edge's 401 carries no CORS headers (it accepted no key),
+   * so the browser hides it from the page.
    * @param {string} path @param {RequestInit} [init] @returns {Promise<Response>}
    */
   async function call(path, init = {}, retried = false) {
+    const renewable = !key && !!tokenUrl && !retried;
     if (!key && tokenUrl && (!token || (expiresAt && expiresAt - Date.now() < 30_000))) {
       await renew();
     }
     const headers = { ...init.headers, authorization: `Bearer ${key || token}` };
-    const res = await fetch(base + path, { ...init, headers, credentials: 'omit' });
-    if (res.status === 401 && !key && tokenUrl && !retried) {
+    /** @type {Response} */
+    let res;
+    try {
+      res = await fetch(base + path, { ...init, headers, credentials: 'omit' });
+    } catch (e) {
+      if (!renewable) throw e;
+      await renew();
+      return call(path, init, true);
+    }
+    if (res.status === 401 && renewable) {
       await renew();
       return call(path, init, true);
     }
