@@ -19,7 +19,15 @@
   const key = data.key;
   const tokenUrl = data.tokenUrl;
   let token = data.token;
-  let expiresAt = Date.parse(data.expiresAt || '') || 0;
+  /** When the token expires (0: not known), and how long before that it is renewed. */
+  let expiresAt = 0;
+  let margin = 0;
+  function expires(/** @type {string | undefined} */ at) {
+    expiresAt = Date.parse(at || '') || 0;
+    // 30 s before, or in the last third of a shorter life, so a fresh token is never renewed.
+    margin = Math.min(30_000, (expiresAt - Date.now()) / 3);
+  }
+  expires(data.expiresAt);
   if (!key && !token && !tokenUrl) {
     return console.warn('thinking-edge: set data-key="pk_…", or data-token and data-token-url');
   }
@@ -143,7 +151,7 @@ textarea:focus-visible,button:focus-visible{outline:3px solid #f0a500;outline-of
         if (!res.ok) throw new RenewalError(`the token URL answered ${res.status}`);
         const fresh = await res.json();
         token = fresh.token;
-        expiresAt = Date.parse(fresh.expires_at) || 0;
+        expires(fresh.expires_at);
       } catch (e) {
         throw e instanceof RenewalError ? e : new RenewalError(String(e));
       } finally {
@@ -162,7 +170,7 @@ textarea:focus-visible,button:focus-visible{outline:3px solid #f0a500;outline-of
    */
   async function call(path, init = {}, retried = false) {
     const renewable = !key && !!tokenUrl && !retried;
-    if (!key && tokenUrl && (!token || (expiresAt && expiresAt - Date.now() < 30_000))) {
+    if (!key && tokenUrl && (!token || (expiresAt && expiresAt - Date.now() < margin))) {
       await renew();
     }
     const headers = { ...init.headers, authorization: `Bearer ${key || token}` };

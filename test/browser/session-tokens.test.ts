@@ -101,6 +101,7 @@ describe('the chat box with an embed session token (es_)', () => {
   it('renews a token shortly before its expires_at, without a refused request', async (ctx) => {
     ctx.skip(!sessionsLanded, NEEDS_SESSIONS);
     const { page, tokens, turnsSent } = await tokenPage('/renews', 3, true);
+    await sleep(2500); // into the token's last third
     await ask(page, 'A question');
     expect((await settled(page)).alerts).toEqual([]);
     expect(tokens).toHaveLength(2);
