@@ -115,8 +115,15 @@ export function browserSession(edgeOrigins: string[] = [edge]) {
   });
 
   return {
-    /** Opens `url` in a fresh context; `secrets` (keys, tokens) must never appear in a URL. */
-    async open(url: string, secrets: string[] = [], init?: string): Promise<Page> {
+    /**
+     * Opens `url` in a fresh context; `secrets` (keys, tokens) must never appear in a URL;
+     * `init` runs in the page before its own scripts.
+     */
+    async open(
+      url: string,
+      secrets: string[] = [],
+      init?: Parameters<Page['addInitScript']>[0],
+    ): Promise<Page> {
       const context = await browser.newContext({ viewport: { width: 900, height: 800 } });
       const page = await context.newPage();
       if (init) await page.addInitScript(init);
