@@ -1,8 +1,8 @@
 /**
  * A proxy in front of the edge that can break a connection the way a mobile network or a
  * sleeping laptop does: it passes everything through (CORS preflights, Origin, Authorization)
- * but destroys the socket of a streamed `POST /v1/chat` whose question holds `[cut]` after
- * the answer's third `text` event, while the turn goes on at the edge. With `refuseEvents`
+ * but destroys the socket of a streamed `POST /v1/chat` whose question holds `[cut]` soon
+ * after the answer's third `text` event, while the turn goes on at the edge. With `refuseEvents`
  * it also drops every `GET …/events`, so that a reattach can never succeed.
  */
 import { createServer } from 'node:http';
@@ -50,13 +50,17 @@ export function startCuttingProxy(port: number, target: string): CuttingProxy {
     const cut = req.method === 'POST' && req.url === '/v1/chat' && body.includes('[cut]');
     let texts = 0;
     for await (const chunk of upstream.body ?? []) {
-      res.write(chunk);
       texts += Buffer.from(chunk).toString().split('event: text\n').length - 1;
       if (cut && texts >= TEXTS_BEFORE_CUT) {
+        // Flushed, and given time to reach the page's script: a stream that breaks drops what
+        // the browser holds but the page has not read yet.
+        await new Promise<void>((done) => res.write(chunk, () => done()));
+        await new Promise((done) => setTimeout(done, 250));
         proxy.cuts++;
         res.destroy();
         return; // leaving the loop cancels the edge's stream: the edge sees its client go
       }
+      res.write(chunk);
     }
     res.end();
   });

@@ -5,6 +5,7 @@ import {
   HOST,
   OTHER,
   ask,
+  boxState,
   browserSession,
   edge,
   fromPage,
@@ -65,17 +66,19 @@ describe('the chat box refused', () => {
     const key = await publishableKey({ requests_per_minute: 1 });
     host.pages.set('/limited', hostPage({ src: `${edge}/embed.js`, key }));
     const page = await pages.open(`${HOST}/limited`, [key]);
-    await ask(page, 'One');
-    expect((await settled(page)).alerts).toEqual([]);
-    await ask(page, 'Two');
-    const state = await settled(page);
+    // One request a minute, in windows aligned to the clock's minutes: if a window ends
+    // between two questions the second gets through, so ask until one is refused.
+    let state = await boxState(page);
+    for (let i = 1; i <= 3 && state.alerts.length === 0; i++) {
+      await ask(page, `Question ${i}`);
+      state = await settled(page);
+    }
     expect(state.alerts).toHaveLength(1);
     const wait = /^Too many requests — try again in (\d+) s\.$/.exec(state.alerts[0]!);
     expect(wait, state.alerts[0]).not.toBeNull();
     expect(Number(wait![1])).toBeGreaterThan(0);
     expect(Number(wait![1])).toBeLessThanOrEqual(60);
-    expect(state.questions).toEqual(['One', 'Two']);
-    expect(state.answers).toHaveLength(1);
+    expect(state.answers).toHaveLength(state.questions.length - 1);
   });
 
   it('leaves the host page’s styles alone, and is left alone by them', async () => {
