@@ -3,6 +3,7 @@
  * KV dump cannot be replayed as credentials. Key scheme: docs/storage-schema.md.
  */
 import { randomToken, sha256Hex } from '../lib/crypto';
+import { allowOrigins, disallowOrigins } from './origins';
 
 type KeyKind = 'secret' | 'publishable';
 
@@ -67,7 +68,11 @@ export async function createKey(kv: KVNamespace, input: NewKey) {
     prefix: key.slice(0, 10),
     created_at: new Date().toISOString(),
   };
-  await Promise.all([kv.put(byHash(hash), JSON.stringify(record)), kv.put(byId(record.id), hash)]);
+  await Promise.all([
+    kv.put(byHash(hash), JSON.stringify(record)),
+    kv.put(byId(record.id), hash),
+    record.kind === 'publishable' ? allowOrigins(kv, record.id, record.allowed_origins) : null,
+  ]);
   return { record, key };
 }
 
@@ -174,7 +179,12 @@ export async function deleteKey(kv: KVNamespace, id: string): Promise<boolean> {
   const hash = await kv.get(byId(id));
   if (!hash) return false;
   recent.delete(hash);
-  await Promise.all([kv.delete(byHash(hash)), kv.delete(byId(id))]);
+  const record = await kv.get<KeyRecord>(byHash(hash), 'json');
+  await Promise.all([
+    kv.delete(byHash(hash)),
+    kv.delete(byId(id)),
+    record?.kind === 'publishable' ? disallowOrigins(kv, id, record.allowed_origins) : null,
+  ]);
   return true;
 }
 
