@@ -56,14 +56,20 @@ export function idempotency(): MiddlewareHandler<AppEnv> {
 
 /**
  * The first answer again: as JSON, or for a stream request as a complete event stream. A
- * replayed answer is a request like any other — it counts against the key's rate and
- * carries the RateLimit fields — while a replayed refusal stays uncounted, as refusals are.
+ * replayed answer is a request like any other — it counts against the key's rate (and its
+ * end user's) and carries the RateLimit fields — while a replayed refusal stays uncounted,
+ * as refusals are.
  */
 async function replay(c: Context<AppEnv>, answer: StoredAnswer) {
-  if (answer.status >= 200 && answer.status < 300) await countThisRequest(c);
+  const { stream, user } = await bodyFields(c);
+  if (answer.status >= 200 && answer.status < 300) {
+    // Only a 2xx's body is known valid: a refused one's `user` may be what was refused.
+    if (user !== undefined) c.get('log').user = user;
+    await countThisRequest(c, user);
+  }
   c.header('Idempotent-Replayed', 'true');
   const body = JSON.parse(answer.body);
-  if (answer.status === 200 && wantsEventStream(c.req.header('accept'), await streamField(c))) {
+  if (answer.status === 200 && wantsEventStream(c.req.header('accept'), stream)) {
     return c.body(frames(body.turn, replayEvents(body)), 200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
@@ -72,12 +78,18 @@ async function replay(c: Context<AppEnv>, answer: StoredAnswer) {
   return c.json(body, answer.status as 200);
 }
 
-/** The request's own `stream` flag (the body matched the first request's, so it parsed then). */
-async function streamField(c: Context<AppEnv>): Promise<boolean | undefined> {
+/**
+ * The request's own `stream` flag and `user` (the body matched the first request's, so a
+ * replayed 2xx's body was valid then).
+ */
+async function bodyFields(c: Context<AppEnv>): Promise<{ stream?: boolean; user?: string }> {
   try {
-    const stream = (JSON.parse(await c.req.text()) as { stream?: unknown }).stream;
-    return typeof stream === 'boolean' ? stream : undefined;
+    const { stream, user } = JSON.parse(await c.req.text()) as { stream?: unknown; user?: unknown };
+    return {
+      ...(typeof stream === 'boolean' ? { stream } : {}),
+      ...(typeof user === 'string' ? { user } : {}),
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }
