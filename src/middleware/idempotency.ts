@@ -61,15 +61,15 @@ export function idempotency(): MiddlewareHandler<AppEnv> {
  * as refusals are.
  */
 async function replay(c: Context<AppEnv>, answer: StoredAnswer) {
-  const { stream, user } = await bodyFields(c);
   if (answer.status >= 200 && answer.status < 300) {
     // Only a 2xx's body is known valid: a refused one's `user` may be what was refused.
+    const user = await userField(c);
     if (user !== undefined) c.get('log').user = user;
     await countThisRequest(c, user);
   }
   c.header('Idempotent-Replayed', 'true');
   const body = JSON.parse(answer.body);
-  if (answer.status === 200 && wantsEventStream(c.req.header('accept'), stream)) {
+  if (answer.status === 200 && wantsEventStream(c.req.header('accept'), await streamField(c))) {
     return c.body(frames(body.turn, replayEvents(body)), 200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
@@ -78,18 +78,22 @@ async function replay(c: Context<AppEnv>, answer: StoredAnswer) {
   return c.json(body, answer.status as 200);
 }
 
-/**
- * The request's own `stream` flag and `user` (the body matched the first request's, so a
- * replayed 2xx's body was valid then).
- */
-async function bodyFields(c: Context<AppEnv>): Promise<{ stream?: boolean; user?: string }> {
+/** The request's own `stream` flag (the body matched the first request's, so it parsed then). */
+async function streamField(c: Context<AppEnv>): Promise<boolean | undefined> {
   try {
-    const { stream, user } = JSON.parse(await c.req.text()) as { stream?: unknown; user?: unknown };
-    return {
-      ...(typeof stream === 'boolean' ? { stream } : {}),
-      ...(typeof user === 'string' ? { user } : {}),
-    };
+    const stream = (JSON.parse(await c.req.text()) as { stream?: unknown }).stream;
+    return typeof stream === 'boolean' ? stream : undefined;
   } catch {
-    return {};
+    return undefined;
+  }
+}
+
+/** The request's own `user`, its end user (a replayed 2xx's body was valid then). */
+async function userField(c: Context<AppEnv>): Promise<string | undefined> {
+  try {
+    const user = (JSON.parse(await c.req.text()) as { user?: unknown }).user;
+    return typeof user === 'string' ? user : undefined;
+  } catch {
+    return undefined;
   }
 }
