@@ -1,5 +1,4 @@
 /** The Hono app's bindings and the variables its middleware hands to the routes. */
-import type { UsageSnapshot } from './contract/usage';
 import type { KeyRecord } from './store/keys';
 
 export type AppEnv = {
@@ -18,7 +17,5 @@ export type AppEnv = {
      * the answer stores it (middleware/idempotency.ts).
      */
     idempotencyKey?: string;
-    /** The key's limiter state after this request was counted (set by `countRequest`). */
-    limitSnapshot: UsageSnapshot;
   };
 };

@@ -2,6 +2,11 @@
 import * as z from './zod';
 
 const limit = z.int().check(z.positive(), z.maximum(1_000_000_000_000));
+const limitFields = {
+  requests_per_minute: z.optional(limit),
+  concurrent_streams: z.optional(limit),
+  tokens_per_day: z.optional(limit),
+};
 const origin = z.string().check(
   z.refine(isOrigin, {
     message:
@@ -15,9 +20,10 @@ export const newKeyRequest = z.strictObject({
   allowed_origins: z.optional(z.array(origin).check(z.maxLength(100))),
   limits: z.optional(
     z.strictObject({
-      requests_per_minute: z.optional(limit),
-      concurrent_streams: z.optional(limit),
-      tokens_per_day: z.optional(limit),
+      ...limitFields,
+      // Each end user (a request's `user`) on their own; a limit not set here is not
+      // enforced per end user (there are no defaults), though use is still counted.
+      per_user: z.optional(z.strictObject(limitFields)),
     }),
   ),
   prompt_cache_ttl: z.optional(

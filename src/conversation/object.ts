@@ -19,7 +19,13 @@
 import { DurableObject } from 'cloudflare:workers';
 import { settings } from '../config';
 import { ApiError, type ApiErrorJson } from '../errors';
-import { cancelTurn, startTurn, type TurnTicket, withdraw } from '../limits/admission';
+import {
+  cancelTurn,
+  startTurn,
+  ticketForUser,
+  type TurnTicket,
+  withdraw,
+} from '../limits/admission';
 import { estimateTurnInput } from '../limits/estimate';
 import type { Admission } from '../limits/limiter';
 import { rateLimitHeaders, refusalError } from '../limits/policy';
@@ -497,7 +503,8 @@ export class ConversationObject extends DurableObject<Env> {
           key: delivery.key,
           conversationId: job.conversationId,
         },
-        ticket: delivery.ticket,
+        // The end user is the job's own (its stored body's), counted and limited as such.
+        ticket: ticketForUser(delivery.ticket, delivery.key, job.body.user),
         stream: false,
         requestId: job.id,
         receivedAt: Date.now(),

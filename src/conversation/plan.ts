@@ -70,6 +70,8 @@ export function planTurn(
         ...(body.tool_choice ? { tool_choice: body.tool_choice } : {}),
         ...(latency.speed ? { speed: latency.speed } : {}),
         ...(latency.service_tier ? { service_tier: latency.service_tier } : {}),
+        // Lets Anthropic tell this key's end users apart when it looks into abuse.
+        ...(body.user !== undefined ? { metadata: { user_id: body.user } } : {}),
       },
       cacheTtlFor(key.prompt_cache_ttl, config.promptCacheTtl),
     ),

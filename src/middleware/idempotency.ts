@@ -56,11 +56,17 @@ export function idempotency(): MiddlewareHandler<AppEnv> {
 
 /**
  * The first answer again: as JSON, or for a stream request as a complete event stream. A
- * replayed answer is a request like any other — it counts against the key's rate and
- * carries the RateLimit fields — while a replayed refusal stays uncounted, as refusals are.
+ * replayed answer is a request like any other — it counts against the key's rate (and its
+ * end user's) and carries the RateLimit fields — while a replayed refusal stays uncounted,
+ * as refusals are.
  */
 async function replay(c: Context<AppEnv>, answer: StoredAnswer) {
-  if (answer.status >= 200 && answer.status < 300) await countThisRequest(c);
+  if (answer.status >= 200 && answer.status < 300) {
+    // Only a 2xx's body is known valid: a refused one's `user` may be what was refused.
+    const user = await userField(c);
+    if (user !== undefined) c.get('log').user = user;
+    await countThisRequest(c, user);
+  }
   c.header('Idempotent-Replayed', 'true');
   const body = JSON.parse(answer.body);
   if (answer.status === 200 && wantsEventStream(c.req.header('accept'), await streamField(c))) {
@@ -74,6 +80,16 @@ async function streamField(c: Context<AppEnv>): Promise<boolean | undefined> {
   try {
     const stream = (JSON.parse(await c.req.text()) as { stream?: unknown }).stream;
     return typeof stream === 'boolean' ? stream : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The request's own `user`, its end user (a replayed 2xx's body was valid then). */
+async function userField(c: Context<AppEnv>): Promise<string | undefined> {
+  try {
+    const user = (JSON.parse(await c.req.text()) as { user?: unknown }).user;
+    return typeof user === 'string' ? user : undefined;
   } catch {
     return undefined;
   }

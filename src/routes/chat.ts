@@ -18,13 +18,16 @@ chat.post('/', async (c) => {
   const body = validateWith(chatRequest, parseJson(await c.req.text()));
   const key = c.get('apiKey');
   const conversationId = body.conversation_id ?? newConversationId();
-  c.get('log').conversation_id = conversationId;
+  Object.assign(c.get('log'), {
+    conversation_id: conversationId,
+    ...(body.user !== undefined ? { user: body.user } : {}),
+  });
   const idempotencyKey = c.get('idempotencyKey');
   // The conversation's own Durable Object takes it from here: it holds the conversation,
   // asks the key's limiter, plans the turn and runs it (conversation/object.ts).
   const run = await conversationFor(c.env, key.id, conversationId).run({
     request: { body, key, conversationId },
-    ticket: ticketFor(c),
+    ticket: ticketFor(c, body.user),
     stream: wantsEventStream(c.req.header('accept'), body.stream),
     requestId: c.get('requestId'),
     receivedAt: c.get('startedAt'),

@@ -41,11 +41,15 @@ jobs.post('/', async (c) => {
     : null;
   const conversationId = turn.conversation_id ?? newConversationId();
   const jobId = `job_${conversationId.slice(2)}_${randomToken(16)}`;
-  Object.assign(c.get('log'), { conversation_id: conversationId, job_id: jobId });
+  Object.assign(c.get('log'), {
+    conversation_id: conversationId,
+    job_id: jobId,
+    ...(turn.user !== undefined ? { user: turn.user } : {}),
+  });
   const conversation = conversationFor(c.env, key.id, conversationId);
   // Counted while the conversation's object takes the job; a refusal costs nothing: the
   // count is taken back, or (a 429) the job, whose message then finds no job.
-  const counting = countAlongside(c);
+  const counting = countAlongside(c, turn.user);
   const accepted = await conversation.acceptJob({
     jobId,
     request: { body: turn, key, conversationId },

@@ -2,15 +2,15 @@
  * Client API keys. A key is shown once, at creation; KV keeps only its SHA-256, so a leaked
  * KV dump cannot be replayed as credentials. Key scheme: docs/storage-schema.md.
  */
+import type { Limits } from '../contract/usage';
 import { randomToken, sha256Hex } from '../lib/crypto';
 import { allowOrigins, disallowOrigins } from './origins';
 
 type KeyKind = 'secret' | 'publishable';
 
-interface KeyLimits {
-  requests_per_minute?: number;
-  concurrent_streams?: number;
-  tokens_per_day?: number;
+interface KeyLimits extends Partial<Limits> {
+  /** For each end user (a request's `user`) on their own; unset ones are not enforced. */
+  per_user?: Partial<Limits>;
 }
 
 /** Latency levers for this key's turns (see anthropic/latency.ts). */
@@ -27,7 +27,7 @@ export interface KeyRecord {
   kind: KeyKind;
   /** Origins a publishable key is accepted from (exact `scheme://host[:port]`). */
   allowed_origins: string[];
-  /** Per-key limits; unset fields take the operator defaults. */
+  /** Per-key limits; unset fields take the operator defaults. `per_user` has no defaults. */
   limits: KeyLimits;
   /** Prompt-cache TTL for this key's turns; unset: the operator's PROMPT_CACHE_TTL. */
   prompt_cache_ttl?: '5m' | '1h' | 'off';
