@@ -17,6 +17,7 @@ import { admin } from './routes/admin';
 import { chat } from './routes/chat';
 import { conversations } from './routes/conversations';
 import { docs } from './routes/docs';
+import { embedSessions } from './routes/embed-sessions';
 import { jobs } from './routes/jobs';
 import { usage } from './routes/usage';
 
@@ -41,6 +42,7 @@ app.route('/v1/conversations', conversations);
 app.use('/v1/jobs', idempotency());
 app.route('/v1/jobs', jobs);
 app.route('/v1/usage', usage);
+app.route('/v1/embed/sessions', embedSessions);
 app.route('/admin', admin);
 
 app.notFound((c) => {

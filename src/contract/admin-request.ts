@@ -1,4 +1,5 @@
 /** The `POST /admin/keys` request body (API.md §3, Admin) as a zod schema. */
+import { origin } from './origin';
 import * as z from './zod';
 
 const limit = z.int().check(z.positive(), z.maximum(1_000_000_000_000));
@@ -7,13 +8,6 @@ const limitFields = {
   concurrent_streams: z.optional(limit),
   tokens_per_day: z.optional(limit),
 };
-const origin = z.string().check(
-  z.refine(isOrigin, {
-    message:
-      'each allowed origin must be scheme://host[:port], e.g. "https://app.example.com" (no path, no trailing slash)',
-  }),
-);
-
 export const newKeyRequest = z.strictObject({
   name: z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(200)),
   kind: z.enum(['secret', 'publishable'], 'kind must be "secret" or "publishable"'),
@@ -42,12 +36,3 @@ export const newKeyRequest = z.strictObject({
 export const rotateSecretRequest = z.strictObject({
   grace_seconds: z.optional(z.int().check(z.minimum(0), z.maximum(7 * 86_400))),
 });
-
-function isOrigin(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
-  } catch {
-    return false;
-  }
-}

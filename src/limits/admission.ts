@@ -33,17 +33,23 @@ export interface TurnTicket extends CountInput {
   turnId: string;
 }
 
+/**
+ * `user`: the end user to count the request for too (an id, held to the key's per-user
+ * limits, or an `EndUser` with its limits already set). `web`: a web page's request, also
+ * counted per client IP.
+ */
 export function countInput(
   env: Env,
   key: KeyRecord,
   clientIp: string | undefined,
-  user?: string,
+  user?: string | EndUser,
+  web = key.kind === 'publishable',
 ): CountInput {
-  const ipLimit = ipLimitFor(key, env);
+  const ipLimit = web ? ipLimitFor(env) : undefined;
   return {
     limits: limitsFor(key, env),
     ...(ipLimit ? { ip: { address: clientIp ?? 'unknown', limit: ipLimit } } : {}),
-    ...(user !== undefined ? { user: endUserOf(key, user) } : {}),
+    ...(user !== undefined ? { user: typeof user === 'string' ? endUserOf(key, user) : user } : {}),
   };
 }
 
@@ -55,9 +61,14 @@ export function turnTicket(
   env: Env,
   key: KeyRecord,
   clientIp: string | undefined,
-  user?: string,
+  user?: string | EndUser,
+  web?: boolean,
 ): TurnTicket {
-  return { keyId: key.id, turnId: randomToken(16), ...countInput(env, key, clientIp, user) };
+  return {
+    keyId: key.id,
+    turnId: randomToken(16),
+    ...countInput(env, key, clientIp, user, web),
+  };
 }
 
 /** The ticket for a turn of `user` (none: no end user): a job's turn is its stored body's. */

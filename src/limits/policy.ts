@@ -3,6 +3,7 @@
  * `limits.per_user` for each end user) and how the answer is told to clients: `Retry-After`
  * and the IETF RateLimit draft fields.
  */
+import type { EmbedClaims } from '../contract/embed-session';
 import type { EndUser, LimitName, Limits, UsageSnapshot } from '../contract/usage';
 import { positiveInt } from '../config';
 import { ApiError } from '../errors';
@@ -35,11 +36,33 @@ export function endUserOf(key: KeyRecord, id: string): EndUser {
   };
 }
 
-/** Publishable keys live in web pages: each client IP gets its own, lower, request window. */
-export function ipLimitFor(key: KeyRecord, env: Env): number | undefined {
-  return key.kind === 'publishable'
-    ? positiveInt(env.PUBLISHABLE_IP_REQUESTS_PER_MINUTE, 10)
-    : undefined;
+/**
+ * Publishable keys and embed tokens live in web pages: each client IP gets its own, lower,
+ * request window.
+ */
+export function ipLimitFor(env: Env): number {
+  return positiveInt(env.PUBLISHABLE_IP_REQUESTS_PER_MINUTE, 10);
+}
+
+/**
+ * Whom an embed session token's requests are counted for: its end user, or the token itself
+ * (`es:<token id>`) when it names none, so that every token has windows of its own. Its
+ * limits are the narrower of the key's per-user ones and the token's own.
+ */
+export function tokenUser(key: KeyRecord, claims: EmbedClaims): EndUser {
+  const user = endUserOf(key, claims.u ?? `es:${claims.id}`);
+  const narrower = (name: keyof Limits) => {
+    const values = [user.limits[name], claims.l?.[name]].filter((v) => v !== undefined);
+    return values.length > 0 ? { [name]: Math.min(...values) } : {};
+  };
+  return {
+    id: user.id,
+    limits: {
+      ...narrower('requests_per_minute'),
+      ...narrower('concurrent_streams'),
+      ...narrower('tokens_per_day'),
+    },
+  };
 }
 
 const secondsUntil = (at: number, now: number) => Math.max(1, Math.ceil((at - now) / 1000));

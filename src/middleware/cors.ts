@@ -1,7 +1,8 @@
 /**
  * CORS for `/v1/*`. A browser may read an answer only when the request was made with a
- * publishable key from one of that key's `allowed_origins`: the decision needs the key, so
- * it is made after authentication, on the way out. A secret key's answers never carry
+ * publishable key from one of that key's `allowed_origins`, or with an embed session token
+ * from the origin it was minted for: the decision needs the caller, so it is made after
+ * authentication, on the way out. A secret key's answers never carry
  * `Access-Control-Allow-Origin`, so no web page can read them, whatever its origin (a page
  * holding an `sk_` key has leaked it; the answer still must not reach that page's script).
  *
@@ -43,8 +44,15 @@ export function cors(): MiddlewareHandler<AppEnv> {
     }
     await next();
     c.res.headers.append('Vary', 'Origin');
-    const key = c.get('apiKey');
-    if (origin && key?.kind === 'publishable' && key.allowed_origins.includes(origin)) {
+    if (!origin) return;
+    const caller = c.get('caller');
+    // A web caller's answers, to its own page; and an error (it holds no data) to a page of
+    // a known origin, so that a chat box can say what went wrong (an expired token's 401).
+    const readable =
+      caller && caller.kind !== 'secret'
+        ? caller.origin === origin
+        : c.res.status >= 400 && !caller && (await originAllowed(c.env.KEYS, origin));
+    if (readable) {
       c.res.headers.set('Access-Control-Allow-Origin', origin);
       c.res.headers.set('Access-Control-Expose-Headers', EXPOSE_HEADERS);
     }

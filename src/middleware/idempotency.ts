@@ -26,8 +26,11 @@ export function idempotency(): MiddlewareHandler<AppEnv> {
       );
     }
     const keyId = c.get('apiKey').id;
+    const { scope } = c.get('caller');
+    // An end user's token has Idempotency-Keys of its own: another user's same key is another.
+    const claimed = scope === keyId ? key : `${scope}|${key}`;
     const bodyHash = await sha256Hex(await c.req.text());
-    const claim = await ledgerFor(c.env, keyId).claim({ key, bodyHash });
+    const claim = await ledgerFor(c.env, keyId).claim({ key: claimed, bodyHash });
     if (claim.state === 'running') {
       throw new ApiError(
         'conflict_error',
@@ -45,11 +48,14 @@ export function idempotency(): MiddlewareHandler<AppEnv> {
     }
     if (claim.state === 'done') return replay(c, claim.answer);
 
-    c.set('idempotencyKey', key);
+    c.set('idempotencyKey', claimed);
     await next();
     // Hono has rendered a thrown error by now (c.error): a refusal, settled here.
     if (c.error) {
-      await settle(c.env, keyId, key, { status: c.res.status, body: await c.res.clone().text() });
+      await settle(c.env, keyId, claimed, {
+        status: c.res.status,
+        body: await c.res.clone().text(),
+      });
     }
   };
 }

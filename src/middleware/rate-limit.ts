@@ -8,15 +8,39 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { UsageSnapshot } from '../contract/usage';
 import type { AppEnv } from '../env';
-import { countHit, countInput, type TurnTicket, turnTicket, uncountHit } from '../limits/admission';
-import { endUserOf, rateLimitHeaders, refusalError } from '../limits/policy';
+import { randomToken } from '../lib/crypto';
+import {
+  countHit,
+  countInput,
+  type CountInput,
+  type TurnTicket,
+  uncountHit,
+} from '../limits/admission';
+import { endUserOf, rateLimitHeaders, refusalError, tokenUser } from '../limits/policy';
 
 const clientIp = (c: Context<AppEnv>) => c.req.header('cf-connecting-ip');
+
+/**
+ * What the limiter counts this request as: the key's, the client IP's for a web page, and an
+ * end user's — an embed token's own (its user, or itself), else the request's `user`.
+ */
+function inputFor(c: Context<AppEnv>, user?: string): CountInput {
+  const key = c.get('apiKey');
+  const caller = c.get('caller');
+  const token = caller.token;
+  return countInput(
+    c.env,
+    key,
+    clientIp(c),
+    token ? tokenUser(key, token) : user,
+    caller.kind !== 'secret',
+  );
+}
 
 /** Counts this request: throws the 429, or puts the RateLimit fields on the answer. */
 export async function countThisRequest(c: Context<AppEnv>, user?: string): Promise<UsageSnapshot> {
   const key = c.get('apiKey');
-  const input = countInput(c.env, key, clientIp(c), user);
+  const input = inputFor(c, user);
   const admission = await countHit(c.env, key.id, input);
   if (!admission.ok) throw refusalError(admission, input.ip?.limit);
   setHeaders(c, rateLimitHeaders(admission.snapshot));
@@ -30,7 +54,7 @@ export async function countThisRequest(c: Context<AppEnv>, user?: string): Promi
  */
 export async function countReporting(c: Context<AppEnv>, user: string): Promise<UsageSnapshot> {
   const key = c.get('apiKey');
-  const input = countInput(c.env, key, clientIp(c));
+  const { user: _own, ...input } = inputFor(c);
   const admission = await countHit(c.env, key.id, input, endUserOf(key, user));
   const { user: _reported, ...keyOnly } = admission.snapshot;
   if (!admission.ok) throw refusalError({ ...admission, snapshot: keyOnly }, input.ip?.limit);
@@ -45,7 +69,7 @@ export async function countReporting(c: Context<AppEnv>, user: string): Promise<
  */
 export function countAlongside(c: Context<AppEnv>, user?: string) {
   const key = c.get('apiKey');
-  const input = countInput(c.env, key, clientIp(c), user);
+  const input = inputFor(c, user);
   const counting = countHit(c.env, key.id, input);
   counting.catch(() => {}); // awaited by apply() or withdraw()
   return {
@@ -71,7 +95,7 @@ export function countRequest(): MiddlewareHandler<AppEnv> {
 
 /** This request's turn ticket, for the conversation's object to ask the limiter with. */
 export function ticketFor(c: Context<AppEnv>, user?: string): TurnTicket {
-  return turnTicket(c.env, c.get('apiKey'), clientIp(c), user);
+  return { keyId: c.get('apiKey').id, turnId: randomToken(16), ...inputFor(c, user) };
 }
 
 export function setHeaders(c: Context<AppEnv>, headers: Record<string, string>): void {

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { html, raw } from 'hono/html';
 import { newKeyRequest, rotateSecretRequest } from '../contract/admin-request';
 import { chatRequest } from '../contract/chat-request';
+import { embedSessionRequest } from '../contract/embed-session';
 import { endUser } from '../contract/end-user';
 import { jobRequest } from '../contract/job-request';
 import * as z from '../contract/zod';
@@ -53,6 +54,7 @@ const spec = {
     schemas: {
       ChatRequest: schema(chatRequest),
       JobRequest: schema(jobRequest),
+      EmbedSessionRequest: schema(embedSessionRequest),
       NewKey: schema(newKeyRequest),
       RotateWebhookSecret: schema(rotateSecretRequest),
       Error: error,
@@ -203,6 +205,24 @@ const spec = {
         summary: 'Revoke a key',
         security: bearer,
         responses: { 204: { description: 'Revoked' }, ...errors },
+      },
+    },
+    '/v1/embed/sessions': {
+      post: {
+        summary:
+          "Mint a short-lived es_ token for one visitor's page (secret keys only): one origin, optionally one end user, limits no wider than the key's",
+        security: bearer,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: { $ref: '#/components/schemas/EmbedSessionRequest' } },
+          },
+        },
+        responses: {
+          201: { description: '{token: "es_…", expires_at, origin, user?, limits?}' },
+          403: { description: 'A publishable key or a token cannot mint tokens' },
+          ...errors,
+        },
       },
     },
     '/v1/usage': {

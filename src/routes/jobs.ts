@@ -20,10 +20,10 @@ import { checkCallbackUrl } from '../webhooks/callback-url';
 export const jobs = new Hono<AppEnv>();
 
 jobs.use(async function secretKeysOnly(c, next) {
-  if (c.get('apiKey').kind !== 'secret') {
+  if (c.get('caller').kind !== 'secret') {
     throw new ApiError(
       'permission_error',
-      'Jobs take a secret key (sk_…): a publishable key lives in web pages, and job results go to servers.',
+      'Jobs take a secret key (sk_…): publishable keys and embed session tokens live in web pages, and job results go to servers.',
     );
   }
   await next();

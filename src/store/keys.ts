@@ -88,6 +88,7 @@ export async function createKey(kv: KVNamespace, input: NewKey) {
 const KEY_CACHE_MS = 30_000;
 const KEY_CACHE_MAX = 10_000;
 const recent = new Map<string, { record: KeyRecord; until: number }>();
+const recentById = new Map<string, { record: KeyRecord; until: number }>();
 
 export async function findKey(kv: KVNamespace, key: string): Promise<KeyRecord | null> {
   const hash = await sha256Hex(key);
@@ -99,6 +100,23 @@ export async function findKey(kv: KVNamespace, key: string): Promise<KeyRecord |
     // Map order is insertion order: the first entry is the oldest.
     if (recent.size >= KEY_CACHE_MAX) recent.delete(recent.keys().next().value!);
     recent.set(hash, { record, until: Date.now() + KEY_CACHE_MS });
+  }
+  return record;
+}
+
+/**
+ * A key's record by id, for a request that names its key by id (an `es_` token names the key
+ * that minted it): cached like `findKey`, so the request path reads nothing in the common
+ * case, and dropped at once here when the key is revoked.
+ */
+export async function findLiveKeyById(kv: KVNamespace, id: string): Promise<KeyRecord | null> {
+  const cached = recentById.get(id);
+  if (cached && cached.until > Date.now()) return cached.record;
+  const record = await findKeyById(kv, id);
+  recentById.delete(id);
+  if (record) {
+    if (recentById.size >= KEY_CACHE_MAX) recentById.delete(recentById.keys().next().value!);
+    recentById.set(id, { record, until: Date.now() + KEY_CACHE_MS });
   }
   return record;
 }
@@ -179,6 +197,7 @@ export async function deleteKey(kv: KVNamespace, id: string): Promise<boolean> {
   const hash = await kv.get(byId(id));
   if (!hash) return false;
   recent.delete(hash);
+  recentById.delete(id);
   const record = await kv.get<KeyRecord>(byHash(hash), 'json');
   await Promise.all([
     kv.delete(byHash(hash)),

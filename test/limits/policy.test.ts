@@ -8,14 +8,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LimitName, UsageSnapshot } from '../../src/contract/usage';
 import { ApiError } from '../../src/errors';
+import { countInput } from '../../src/limits/admission';
 import type { Admission } from '../../src/limits/limiter';
-import {
-  endUserOf,
-  ipLimitFor,
-  limitsFor,
-  rateLimitHeaders,
-  refusalError,
-} from '../../src/limits/policy';
+import { endUserOf, limitsFor, rateLimitHeaders, refusalError } from '../../src/limits/policy';
 import type { KeyRecord } from '../../src/store/keys';
 
 const key = (over: Partial<KeyRecord> = {}): KeyRecord => ({
@@ -114,7 +109,7 @@ describe('limitsFor: the key limits, else the operator defaults, else the built-
   });
 });
 
-describe('ipLimitFor: a per-IP window for publishable keys only', () => {
+describe('countInput: a per-IP window for publishable keys only (and embed tokens, by the caller)', () => {
   it.each<{
     name: string;
     kind: KeyRecord['kind'];
@@ -148,7 +143,7 @@ describe('ipLimitFor: a per-IP window for publishable keys only', () => {
       want: 10,
     },
   ])('$name', ({ kind, vars, want }) => {
-    expect(ipLimitFor(key({ kind }), env(vars))).toBe(want);
+    expect(countInput(env(vars), key({ kind }), '192.0.2.1').ip?.limit).toBe(want);
   });
 });
 
