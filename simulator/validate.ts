@@ -78,6 +78,20 @@ function checkSampling(
   }
 }
 
+/** `metadata`: an object whose one field is an optional `user_id` string of at most 256 characters. */
+function checkMetadata(raw: unknown): void {
+  if (raw === undefined || raw === null) return;
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw invalid('metadata: Input should be a valid dictionary or object to extract fields from');
+  const extra = Object.keys(raw).find((k) => k !== 'user_id');
+  if (extra !== undefined) throw invalid(`metadata.${extra}: Extra inputs are not permitted`);
+  const userId = (raw as { user_id?: unknown }).user_id;
+  if (userId === undefined || userId === null) return;
+  if (typeof userId !== 'string') throw invalid('metadata.user_id: Input should be a valid string');
+  if (userId.length > 256)
+    throw invalid('metadata.user_id: String should have at most 256 characters');
+}
+
 function checkTools(raw: unknown): Tool[] | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (!Array.isArray(raw)) throw invalid('tools: Input should be a valid list');
@@ -138,6 +152,7 @@ export function validate(body: unknown, headers: Headers, url: URL): ValidReques
     !(Array.isArray(b.stop_sequences) && b.stop_sequences.every((s) => typeof s === 'string'))
   )
     throw invalid('stop_sequences: Input should be a valid list of strings');
+  checkMetadata(b.metadata);
 
   const latency = checkLatency(b, model, betas);
   const thinking = resolveThinking(b, model, betas);

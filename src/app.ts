@@ -18,6 +18,7 @@ import { chat } from './routes/chat';
 import { conversations } from './routes/conversations';
 import { docs } from './routes/docs';
 import { embed } from './routes/embed';
+import { embedSessions } from './routes/embed-sessions';
 import { jobs } from './routes/jobs';
 import { usage } from './routes/usage';
 
@@ -44,6 +45,7 @@ app.route('/v1/conversations', conversations);
 app.use('/v1/jobs', idempotency());
 app.route('/v1/jobs', jobs);
 app.route('/v1/usage', usage);
+app.route('/v1/embed/sessions', embedSessions);
 app.route('/admin', admin);
 
 app.notFound((c) => {

@@ -2,6 +2,7 @@
  * The `/v1/chat` request body (API.md §3) as a zod schema. Unknown fields are refused so a
  * typo (or a `temperature`, which thinking models reject) is a clear 400, not a silent no-op.
  */
+import { endUser } from './end-user';
 import * as z from './zod';
 
 /**
@@ -115,6 +116,8 @@ export const turnFields = {
   thinking: z.optional(thinking),
   speed: z.optional(z.enum(['standard', 'fast'])),
   service_tier: z.optional(z.enum(['auto', 'standard_only'])),
+  /** The end user this turn is for: sent upstream as `metadata.user_id`, counted per end user. */
+  user: z.optional(endUser),
 };
 
 /** A turn is a user message or the answers to the pending tool calls, never both. */

@@ -19,7 +19,13 @@
 import { DurableObject } from 'cloudflare:workers';
 import { settings } from '../config';
 import { ApiError, type ApiErrorJson } from '../errors';
-import { cancelTurn, startTurn, type TurnTicket, withdraw } from '../limits/admission';
+import {
+  cancelTurn,
+  startTurn,
+  ticketForUser,
+  type TurnTicket,
+  withdraw,
+} from '../limits/admission';
 import { estimateTurnInput } from '../limits/estimate';
 import type { Admission } from '../limits/limiter';
 import { rateLimitHeaders, refusalError } from '../limits/policy';
@@ -33,7 +39,7 @@ import { backoffSeconds, retryAfterSeconds } from '../lib/backoff';
 import { type Conversation, saveConversation } from '../store/conversations';
 import type { KeyRecord } from '../store/keys';
 import { type Job, JobBook, jobView } from './jobs';
-import { planTurn, type TurnRequest } from './plan';
+import { planTurn, scopeOf, type TurnRequest } from './plan';
 import { runToEnd, type TurnJob } from './run';
 import { EventsStore, type HeldEvents } from './events-store';
 import { conflict, ConversationState } from './state';
@@ -141,7 +147,9 @@ export class ConversationObject extends DurableObject<Env> {
       const held = this.#state.held(request.body.conversation_id !== undefined);
       if (held !== undefined) admitting = admit(this.env, ticket, held, request);
       const stored =
-        held !== undefined ? held : await this.#state.read(request.key.id, request.conversationId);
+        held !== undefined
+          ? held
+          : await this.#state.read(scopeOf(request), request.conversationId);
       input = planTurn(config, request, stored);
       admitting ??= admit(this.env, ticket, stored, request);
     } catch (err) {
@@ -362,7 +370,9 @@ export class ConversationObject extends DurableObject<Env> {
     try {
       const held = this.#state.held(request.body.conversation_id !== undefined);
       const stored =
-        held !== undefined ? held : await this.#state.read(request.key.id, request.conversationId);
+        held !== undefined
+          ? held
+          : await this.#state.read(scopeOf(request), request.conversationId);
       planTurn(settings(this.env), request, stored);
     } catch (err) {
       if (err instanceof ApiError) return { ok: false, error: err.toJSON() };
@@ -497,7 +507,8 @@ export class ConversationObject extends DurableObject<Env> {
           key: delivery.key,
           conversationId: job.conversationId,
         },
-        ticket: delivery.ticket,
+        // The end user is the job's own (its stored body's), counted and limited as such.
+        ticket: ticketForUser(delivery.ticket, delivery.key, job.body.user),
         stream: false,
         requestId: job.id,
         receivedAt: Date.now(),

@@ -23,7 +23,16 @@ export interface TurnRequest {
   key: KeyRecord;
   /** The conversation's id: the request's, or a new one when it starts a conversation. */
   conversationId: string;
+  /**
+   * Whose conversations the request reaches (`Caller.scope`): the key's id, or the key's and
+   * an end user's for a token bound to one. Absent: the key's id.
+   */
+  scope?: string;
 }
+
+/** The id conversations are stored and addressed under for this request. */
+export const scopeOf = (request: Pick<TurnRequest, 'key' | 'scope'>) =>
+  request.scope ?? request.key.id;
 
 /**
  * The upstream request for this turn, or the 4xx that says why the turn cannot be taken.
@@ -43,7 +52,7 @@ export function planTurn(
   }
   const conversation = stored
     ? continuing(stored, body)
-    : starting(key, body, request.conversationId);
+    : starting(scopeOf(request), body, request.conversationId);
 
   const model = pickModel(body.model ?? stored?.model, config.defaultModel, config.allowedModels);
   if (!stored) conversation.model = model.id;
@@ -70,6 +79,8 @@ export function planTurn(
         ...(body.tool_choice ? { tool_choice: body.tool_choice } : {}),
         ...(latency.speed ? { speed: latency.speed } : {}),
         ...(latency.service_tier ? { service_tier: latency.service_tier } : {}),
+        // Lets Anthropic tell this key's end users apart when it looks into abuse.
+        ...(body.user !== undefined ? { metadata: { user_id: body.user } } : {}),
       },
       cacheTtlFor(key.prompt_cache_ttl, config.promptCacheTtl),
     ),
@@ -79,7 +90,7 @@ export function planTurn(
   };
 }
 
-function starting(key: KeyRecord, body: ChatRequest, id: string): Conversation {
+function starting(owner: string, body: ChatRequest, id: string): Conversation {
   if (body.tool_results) {
     throw invalid(
       'tool_results answer the tool calls of an existing conversation: send its conversation_id.',
@@ -88,7 +99,7 @@ function starting(key: KeyRecord, body: ChatRequest, id: string): Conversation {
   const now = new Date().toISOString();
   return {
     id,
-    key_id: key.id,
+    key_id: owner,
     model: '',
     ...(body.system !== undefined ? { system: body.system } : {}),
     ...(body.tools ? { tools: body.tools as Conversation['tools'] } : {}),

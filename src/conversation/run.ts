@@ -78,6 +78,7 @@ export async function runToEnd(
     request_id: job.requestId,
     ...(job.jobId ? { job_id: job.jobId } : {}),
     key_id: job.ticket.keyId,
+    ...(job.request.body.user !== undefined ? { user: job.request.body.user } : {}),
     conversation_id: input.conversation.id,
     model: input.params.model,
     stream: job.stream,

@@ -5,17 +5,21 @@
  * turn's ticket can travel with the turn over RPC.
  */
 import type { TurnUsage } from '../contract/answer';
-import type { Limits, TokenCharge } from '../contract/usage';
+import type { EndUser, Limits, TokenCharge } from '../contract/usage';
 import { randomToken } from '../lib/crypto';
 import { logError } from '../log';
 import type { KeyRecord } from '../store/keys';
 import { type Admission, limiterFor } from './limiter';
-import { ipLimitFor, limitsFor } from './policy';
+import { endUserOf, ipLimitFor, limitsFor } from './policy';
 
-/** What the limiter needs to count a request: the key's limits and, for a `pk_` key, the IP's. */
+/**
+ * What the limiter needs to count a request: the key's limits, for a `pk_` key the IP's,
+ * and for a request with a `user` that end user and the key's per-user limits.
+ */
 export interface CountInput {
   limits: Limits;
   ip?: { address: string; limit: number };
+  user?: EndUser;
   /** Already counted in the minute window when it came in (a job's turn). */
   counted?: boolean;
 }
@@ -29,22 +33,65 @@ export interface TurnTicket extends CountInput {
   turnId: string;
 }
 
-export function countInput(env: Env, key: KeyRecord, clientIp: string | undefined): CountInput {
-  const ipLimit = ipLimitFor(key, env);
+/**
+ * `user`: the end user to count the request for too (an id, held to the key's per-user
+ * limits, or an `EndUser` with its limits already set). `web`: a web page's request, also
+ * counted per client IP.
+ */
+export function countInput(
+  env: Env,
+  key: KeyRecord,
+  clientIp: string | undefined,
+  user?: string | EndUser,
+  web = key.kind === 'publishable',
+): CountInput {
+  const ipLimit = web ? ipLimitFor(env) : undefined;
   return {
     limits: limitsFor(key, env),
     ...(ipLimit ? { ip: { address: clientIp ?? 'unknown', limit: ipLimit } } : {}),
+    ...(user !== undefined ? { user: typeof user === 'string' ? endUserOf(key, user) : user } : {}),
   };
 }
 
-/** A turn's ticket, made where the request is known (key, client IP) and sent with the turn. */
-export function turnTicket(env: Env, key: KeyRecord, clientIp: string | undefined): TurnTicket {
-  return { keyId: key.id, turnId: randomToken(16), ...countInput(env, key, clientIp) };
+/**
+ * A turn's ticket, made where the request is known (key, client IP, end user) and sent
+ * with the turn.
+ */
+export function turnTicket(
+  env: Env,
+  key: KeyRecord,
+  clientIp: string | undefined,
+  user?: string | EndUser,
+  web?: boolean,
+): TurnTicket {
+  return {
+    keyId: key.id,
+    turnId: randomToken(16),
+    ...countInput(env, key, clientIp, user, web),
+  };
 }
 
-/** Counts one request that is not a turn in the key's minute window (and the client IP's). */
-export function countHit(env: Env, keyId: string, input: CountInput): Promise<Admission> {
-  return limiterFor(env, keyId).hit(input);
+/** The ticket for a turn of `user` (none: no end user): a job's turn is its stored body's. */
+export function ticketForUser(
+  ticket: TurnTicket,
+  key: KeyRecord,
+  user: string | undefined,
+): TurnTicket {
+  const { user: _previous, ...rest } = ticket;
+  return user === undefined ? rest : { ...rest, user: endUserOf(key, user) };
+}
+
+/**
+ * Counts one request that is not a turn in the key's minute window (and the client IP's and
+ * end user's); `report`: an end user whose figures to report without counting for them.
+ */
+export function countHit(
+  env: Env,
+  keyId: string,
+  input: CountInput,
+  report?: EndUser,
+): Promise<Admission> {
+  return limiterFor(env, keyId).hit(input, report);
 }
 
 /** Takes back a request counted with `countHit` and then refused for another reason. */
@@ -82,6 +129,7 @@ export async function endTurn(
       turnId: ticket.turnId,
       charge: chargeFor(usage),
       limits: ticket.limits,
+      ...(ticket.user ? { user: ticket.user } : {}),
     });
   } catch (err) {
     // The slot is reclaimed as stale later; the answer must not fail for it.

@@ -1,18 +1,39 @@
 /**
  * `KeyLimiter`: one Durable Object per client key, so every limit is exact and global (KV
- * counters would be neither). SQLite holds three small tables:
- *   windows(name, start, count) — the key's minute window, and one per client IP for
- *                                 publishable keys (fixed windows aligned to the minute)
- *   turns(id, started, reserved) — turns in flight (each holds one concurrent slot, and its
- *                                 estimated input out of the day's budget until it ends)
+ * counters would be neither). SQLite holds four small tables:
+ *   windows(name, start, count) — the key's minute window, one per client IP for
+ *                                 publishable keys (`ip:<address>`) and one per end user
+ *                                 (`user:<id>`) (fixed windows aligned to the minute)
+ *   turns(id, started, reserved, user)
+ *                               — turns in flight (each holds one concurrent slot, and its
+ *                                 estimated input out of the day's budget until it ends),
+ *                                 with the end user each is for
  *   token_days(day, tokens, cache_creation, cache_read)
  *                               — tokens charged per UTC day, and how many of them were
  *                                 prompt-cache writes and reads
+ *   user_days(day, user, tokens, cache_creation, cache_read)
+ *                               — the same per end user
  * Each turn costs two calls: `startTurn` (count the request, take a slot, check that its
  * estimated input fits the day's budget) and `endTurn` (free the slot, charge the tokens).
+ * An end user's limits are checked and counted in the same calls, so admission stays one
+ * round trip and as exact as the key's.
+ *
+ * Per-user state stays bounded without a sweep: a `user:` window exists only for the end
+ * users seen in the current minute (older windows go as the next request is counted), a
+ * `turns` row only while its turn is in flight (or 30 minutes, if its runner died), and a
+ * `user_days` row only for the end users charged today (earlier days go with the next
+ * snapshot). So the rows are at most what the key's own limits let through: its requests in
+ * a minute, its concurrent turns, its turns in a day.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { LimitName, Limits, TokenCharge, UsageSnapshot } from '../contract/usage';
+import type {
+  EndUser,
+  LimitName,
+  Limits,
+  TokenCharge,
+  UsageSnapshot,
+  Used,
+} from '../contract/usage';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -35,6 +56,8 @@ interface CountInput {
   limits: Limits;
   /** Per-IP window for publishable keys. */
   ip?: { address: string; limit: number };
+  /** The request's end user: counted, and held to the key's per-user limits. */
+  user?: EndUser;
   /**
    * The request was counted in the minute window when it came in (a job: its POST was), so
    * its turn takes a slot and tokens but is not counted again.
@@ -57,25 +80,38 @@ export class KeyLimiter extends DurableObject<Env> {
     this.#sql.exec(`
       CREATE TABLE IF NOT EXISTS windows (name TEXT PRIMARY KEY, start INTEGER NOT NULL, count INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS turns (id TEXT PRIMARY KEY, started INTEGER NOT NULL,
-        reserved INTEGER NOT NULL DEFAULT 0);
+        reserved INTEGER NOT NULL DEFAULT 0, user TEXT);
       CREATE TABLE IF NOT EXISTS token_days (
         day INTEGER PRIMARY KEY, tokens INTEGER NOT NULL,
         cache_creation INTEGER NOT NULL DEFAULT 0, cache_read INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE IF NOT EXISTS user_days (
+        day INTEGER NOT NULL, user TEXT NOT NULL, tokens INTEGER NOT NULL,
+        cache_creation INTEGER NOT NULL DEFAULT 0, cache_read INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, user));
     `);
-    // Objects made before turns had a reservation get the column once.
-    const columns = this.#sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('turns')");
-    if (!columns.toArray().some((c) => c.name === 'reserved')) {
+    // Objects made before turns had a reservation, or an end user, get the column once.
+    const columns = this.#sql
+      .exec<{ name: string }>("SELECT name FROM pragma_table_info('turns')")
+      .toArray()
+      .map((c) => c.name);
+    if (!columns.includes('reserved')) {
       this.#sql.exec('ALTER TABLE turns ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0');
     }
+    if (!columns.includes('user')) this.#sql.exec('ALTER TABLE turns ADD COLUMN user TEXT');
   }
 
-  /** Counts one request that is not a turn (transcripts, usage). */
-  hit(input: CountInput): Admission {
+  /**
+   * Counts one request that is not a turn (transcripts, usage). `report`: an end user whose
+   * figures the snapshot shows beside the key's, without counting the request for them
+   * (`GET /v1/usage?user=`).
+   */
+  hit(input: CountInput, report?: EndUser): Admission {
     const now = Date.now();
+    const shown = report ? { ...input, user: report } : input;
     const refused = this.#refusal(input, now, null);
-    if (refused) return { ok: false, limit: refused, snapshot: this.#snapshot(input, now) };
+    if (refused) return { ok: false, limit: refused, snapshot: this.#snapshot(shown, now) };
     this.#count(input, now);
-    return { ok: true, snapshot: this.#snapshot(input, now) };
+    return { ok: true, snapshot: this.#snapshot(shown, now) };
   }
 
   /**
@@ -93,16 +129,17 @@ export class KeyLimiter extends DurableObject<Env> {
       return {
         ok: false,
         limit: refused,
-        ...(refused === 'tokens_per_day' ? { estimate } : {}),
+        ...(refused === 'tokens_per_day' || refused === 'user_tokens_per_day' ? { estimate } : {}),
         snapshot: this.#snapshot(input, now),
       };
     }
     this.#count(input, now);
     this.#sql.exec(
-      'INSERT OR REPLACE INTO turns (id, started, reserved) VALUES (?, ?, ?)',
+      'INSERT OR REPLACE INTO turns (id, started, reserved, user) VALUES (?, ?, ?, ?)',
       input.turnId,
       now,
       estimate,
+      input.user?.id ?? null,
     );
     return { ok: true, snapshot: this.#snapshot(input, now) };
   }
@@ -125,8 +162,7 @@ export class KeyLimiter extends DurableObject<Env> {
 
   #uncount(input: CountInput, now: number) {
     const start = minuteStart(now);
-    const names = ['minute', ...(input.ip ? [`ip:${input.ip.address}`] : [])];
-    for (const name of names) {
+    for (const name of windowNames(input)) {
       this.#sql.exec(
         'UPDATE windows SET count = MAX(0, count - 1) WHERE name = ? AND start = ?',
         name,
@@ -135,8 +171,16 @@ export class KeyLimiter extends DurableObject<Env> {
     }
   }
 
-  /** Frees the turn's slot (idempotent) and charges what the turn used, however it ended. */
-  endTurn(input: { turnId: string; charge: TokenCharge; limits: Limits }): UsageSnapshot {
+  /**
+   * Frees the turn's slot (idempotent) and charges what the turn used, however it ended, to
+   * the key and to its end user.
+   */
+  endTurn(input: {
+    turnId: string;
+    charge: TokenCharge;
+    limits: Limits;
+    user?: EndUser;
+  }): UsageSnapshot {
     const now = Date.now();
     this.#sql.exec('DELETE FROM turns WHERE id = ?', input.turnId);
     const [tokens, cacheCreation, cacheRead] = [
@@ -145,40 +189,79 @@ export class KeyLimiter extends DurableObject<Env> {
       input.charge.cache_read,
     ].map((n) => Math.max(0, Math.floor(n)));
     if (tokens! > 0) {
+      const day = dayStart(now);
       this.#sql.exec(
         `INSERT INTO token_days (day, tokens, cache_creation, cache_read) VALUES (?, ?, ?, ?)
          ON CONFLICT(day) DO UPDATE SET tokens = tokens + excluded.tokens,
            cache_creation = cache_creation + excluded.cache_creation, cache_read = cache_read + excluded.cache_read`,
-        dayStart(now),
+        day,
         tokens!,
         cacheCreation!,
         cacheRead!,
       );
+      if (input.user) {
+        this.#sql.exec(
+          `INSERT INTO user_days (day, user, tokens, cache_creation, cache_read) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(day, user) DO UPDATE SET tokens = tokens + excluded.tokens,
+             cache_creation = cache_creation + excluded.cache_creation, cache_read = cache_read + excluded.cache_read`,
+          day,
+          input.user.id,
+          tokens!,
+          cacheCreation!,
+          cacheRead!,
+        );
+      }
     }
     return this.#snapshot(input, now);
   }
 
-  /** `estimate`: a turn's estimated input; null for a request that is not a turn. */
+  /**
+   * The key's limits first, then its end user's (only those the key sets per user).
+   * `estimate`: a turn's estimated input; null for a request that is not a turn.
+   */
   #refusal(input: CountInput, now: number, estimate: number | null): LimitName | null {
     const { limits, ip } = input;
+    const user = input.user?.id;
+    const perUser = input.user?.limits ?? {};
     if (!input.counted) {
       if (this.#windowCount('minute', now) >= limits.requests_per_minute)
         return 'requests_per_minute';
       if (ip && this.#windowCount(`ip:${ip.address}`, now) >= ip.limit)
         return 'ip_requests_per_minute';
+      if (
+        user !== undefined &&
+        perUser.requests_per_minute !== undefined &&
+        this.#windowCount(userWindow(user), now) >= perUser.requests_per_minute
+      )
+        return 'user_requests_per_minute';
     }
     if (estimate === null) return null;
     if (this.#openTurns() >= limits.concurrent_streams) return 'concurrent_streams';
-    const used = this.#tokensToday(now);
-    if (used >= limits.tokens_per_day || used + this.#reserved() + estimate > limits.tokens_per_day)
+    if (
+      user !== undefined &&
+      perUser.concurrent_streams !== undefined &&
+      this.#openTurns(user) >= perUser.concurrent_streams
+    )
+      return 'user_concurrent_streams';
+    if (overBudget(this.#today(now).tokens, this.#reserved(), estimate, limits.tokens_per_day))
       return 'tokens_per_day';
+    if (
+      user !== undefined &&
+      perUser.tokens_per_day !== undefined &&
+      overBudget(
+        this.#userToday(user, now).tokens,
+        this.#reserved(user),
+        estimate,
+        perUser.tokens_per_day,
+      )
+    )
+      return 'user_tokens_per_day';
     return null;
   }
 
-  #count({ ip, counted }: CountInput, now: number) {
-    if (counted) return;
-    this.#bump('minute', now);
-    if (ip) this.#bump(`ip:${ip.address}`, now);
+  #count(input: CountInput, now: number) {
+    if (input.counted) return;
+    for (const name of windowNames(input)) this.#bump(name, now);
   }
 
   #windowCount(name: string, now: number): number {
@@ -199,51 +282,112 @@ export class KeyLimiter extends DurableObject<Env> {
       name,
       start,
     );
-    // Old per-IP windows are dead weight: drop them as we go.
+    // Old per-IP and per-user windows are dead weight: drop them as we go.
     this.#sql.exec("DELETE FROM windows WHERE start < ? AND name != 'minute'", start);
   }
 
-  #openTurns(): number {
-    return this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM turns').one().n;
+  /** Turns in flight: the key's, or one end user's. */
+  #openTurns(user?: string): number {
+    return user === undefined
+      ? this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM turns').one().n
+      : this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM turns WHERE user = ?', user).one()
+          .n;
   }
 
-  /** Estimated input of the turns in flight, held out of the day's budget until they end. */
-  #reserved(): number {
-    return this.#sql.exec<{ n: number }>('SELECT COALESCE(SUM(reserved), 0) AS n FROM turns').one()
-      .n;
+  /**
+   * Estimated input of the turns in flight (the key's, or one end user's), held out of the
+   * day's budget until they end.
+   */
+  #reserved(user?: string): number {
+    return user === undefined
+      ? this.#sql.exec<{ n: number }>('SELECT COALESCE(SUM(reserved), 0) AS n FROM turns').one().n
+      : this.#sql
+          .exec<{ n: number }>(
+            'SELECT COALESCE(SUM(reserved), 0) AS n FROM turns WHERE user = ?',
+            user,
+          )
+          .one().n;
   }
 
-  #today(now: number): { tokens: number; cache_creation: number; cache_read: number } {
+  /** The key's charges today; earlier days (the key's and its end users') are deleted here. */
+  #today(now: number): DayCharges {
     const day = dayStart(now);
     this.#sql.exec('DELETE FROM token_days WHERE day < ?', day);
+    this.#sql.exec('DELETE FROM user_days WHERE day < ?', day);
     const row = this.#sql
-      .exec<{ tokens: number; cache_creation: number; cache_read: number }>(
+      .exec<DayCharges>(
         'SELECT tokens, cache_creation, cache_read FROM token_days WHERE day = ?',
         day,
       )
       .toArray()[0];
-    return row ?? { tokens: 0, cache_creation: 0, cache_read: 0 };
+    return row ?? NO_CHARGES;
   }
 
-  #tokensToday(now: number): number {
-    return this.#today(now).tokens;
+  #userToday(user: string, now: number): DayCharges {
+    const row = this.#sql
+      .exec<DayCharges>(
+        'SELECT tokens, cache_creation, cache_read FROM user_days WHERE day = ? AND user = ?',
+        dayStart(now),
+        user,
+      )
+      .toArray()[0];
+    return row ?? NO_CHARGES;
   }
 
-  #snapshot({ limits, ip }: CountInput, now: number): UsageSnapshot {
+  #snapshot({ limits, ip, user }: CountInput, now: number): UsageSnapshot {
     const today = this.#today(now);
     return {
       ...(ip ? { ip: { limit: ip.limit, used: this.#windowCount(`ip:${ip.address}`, now) } } : {}),
       limits,
-      used: {
-        requests_this_minute: this.#windowCount('minute', now),
-        open_streams: this.#openTurns(),
-        tokens_today: today.tokens,
-        cache_creation_input_tokens_today: today.cache_creation,
-        cache_read_input_tokens_today: today.cache_read,
-      },
+      used: used(this.#windowCount('minute', now), this.#openTurns(), today),
       resets: { minute: minuteStart(now) + MINUTE, day: dayStart(now) + DAY },
+      ...(user
+        ? {
+            user: {
+              ...user,
+              used: used(
+                this.#windowCount(userWindow(user.id), now),
+                this.#openTurns(user.id),
+                this.#userToday(user.id, now),
+              ),
+            },
+          }
+        : {}),
     };
   }
+}
+
+interface DayCharges extends Record<string, SqlStorageValue> {
+  tokens: number;
+  cache_creation: number;
+  cache_read: number;
+}
+
+const NO_CHARGES: DayCharges = { tokens: 0, cache_creation: 0, cache_read: 0 };
+
+function used(requests: number, openTurns: number, today: DayCharges): Used {
+  return {
+    requests_this_minute: requests,
+    open_streams: openTurns,
+    tokens_today: today.tokens,
+    cache_creation_input_tokens_today: today.cache_creation,
+    cache_read_input_tokens_today: today.cache_read,
+  };
+}
+
+/**
+ * Whether a turn estimated at `estimate` cannot be taken: the day's budget is spent, or what
+ * was charged plus what turns in flight hold plus this turn would pass it.
+ */
+function overBudget(charged: number, reserved: number, estimate: number, budget: number): boolean {
+  return charged >= budget || charged + reserved + estimate > budget;
+}
+
+const userWindow = (user: string) => `user:${user}`;
+
+/** The minute windows a request counts in: the key's, its client IP's, its end user's. */
+function windowNames({ ip, user }: CountInput): string[] {
+  return ['minute', ...(ip ? [`ip:${ip.address}`] : []), ...(user ? [userWindow(user.id)] : [])];
 }
 
 const minuteStart = (now: number) => now - (now % MINUTE);

@@ -1,14 +1,16 @@
 /**
  * Who may call what: `/admin/*` only with ADMIN_TOKEN (compared in constant time), `/v1/*`
- * with a client key. Publishable keys (`pk_…`) live in web pages, so they are accepted
- * only from their `allowed_origins`.
+ * with a client key or an embed session token. Publishable keys (`pk_…`) live in web pages,
+ * so they are accepted only from their `allowed_origins`; an `es_` token only from the one
+ * origin it was minted for.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { secretsEqual } from '../lib/crypto';
+import { secretsEqual, sha256Hex } from '../lib/crypto';
 import { refuseFlood } from './flood';
-import { findKey } from '../store/keys';
+import { findKey, findLiveKeyById } from '../store/keys';
+import { readEmbedToken } from './embed-token';
 
 function bearer(header: string | undefined): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
@@ -52,6 +54,24 @@ export function requireApiKey(): MiddlewareHandler<AppEnv> {
       await refuseFlood(c);
       throw new ApiError('authentication_error', missingKeyMessage(authorization));
     }
+    const origin = c.req.header('origin');
+    if (token.startsWith('es_')) {
+      const { key, claims } = await embedCaller(c, token);
+      if (origin !== claims.o) {
+        throw new ApiError(
+          'permission_error',
+          `This embed session token is for the page origin ${claims.o}${origin ? `, not ${origin}` : ', and the request has no Origin header'}. Mint a token for the page's own origin.`,
+        );
+      }
+      c.set('apiKey', key);
+      c.set('caller', {
+        kind: 'embed',
+        scope: claims.u !== undefined ? await userScope(key.id, claims.u) : key.id,
+        origin,
+        token: claims,
+      });
+      return next();
+    }
     const key = /^(sk|pk)_[A-Za-z0-9]{16,64}$/.test(token)
       ? await findKey(c.env.KEYS, token)
       : null;
@@ -63,7 +83,6 @@ export function requireApiKey(): MiddlewareHandler<AppEnv> {
       );
     }
     if (key.kind === 'publishable') {
-      const origin = c.req.header('origin');
       if (!origin || !key.allowed_origins.includes(origin)) {
         throw new ApiError(
           'permission_error',
@@ -74,6 +93,43 @@ export function requireApiKey(): MiddlewareHandler<AppEnv> {
       }
     }
     c.set('apiKey', key);
+    c.set('caller', {
+      kind: key.kind,
+      scope: key.id,
+      ...(key.kind === 'publishable' ? { origin } : {}),
+    });
     await next();
   };
+}
+
+/** An `es_` token's key and claims: signed by us, unexpired, its key live and secret. */
+async function embedCaller(c: Context<AppEnv>, token: string) {
+  const env = c.env;
+  const claims = await readEmbedToken(env, token);
+  if (!claims) {
+    await refuseFlood(c);
+    throw new ApiError(
+      'authentication_error',
+      'Invalid embed session token: it was not minted here, or was altered. Mint a new one with POST /v1/embed/sessions.',
+    );
+  }
+  if (claims.exp * 1000 <= Date.now()) {
+    throw new ApiError(
+      'authentication_error',
+      `This embed session token expired at ${new Date(claims.exp * 1000).toISOString()}. Ask the site for a new one (the chat box does so through its data-token-url).`,
+    );
+  }
+  const key = await findLiveKeyById(env.KEYS, claims.k);
+  if (!key || key.kind !== 'secret') {
+    throw new ApiError(
+      'authentication_error',
+      'This embed session token was revoked with the key that minted it.',
+    );
+  }
+  return { key, claims };
+}
+
+/** The conversations of one end user of a key: an opaque tag of the user, never the id itself. */
+async function userScope(keyId: string, user: string): Promise<string> {
+  return `${keyId}~${(await sha256Hex(user)).slice(0, 24)}`;
 }

@@ -26,8 +26,11 @@ export function idempotency(): MiddlewareHandler<AppEnv> {
       );
     }
     const keyId = c.get('apiKey').id;
+    const { scope } = c.get('caller');
+    // An end user's token has Idempotency-Keys of its own: another user's same key is another.
+    const claimed = scope === keyId ? key : `${scope}|${key}`;
     const bodyHash = await sha256Hex(await c.req.text());
-    const claim = await ledgerFor(c.env, keyId).claim({ key, bodyHash });
+    const claim = await ledgerFor(c.env, keyId).claim({ key: claimed, bodyHash });
     if (claim.state === 'running') {
       throw new ApiError(
         'conflict_error',
@@ -45,22 +48,31 @@ export function idempotency(): MiddlewareHandler<AppEnv> {
     }
     if (claim.state === 'done') return replay(c, claim.answer);
 
-    c.set('idempotencyKey', key);
+    c.set('idempotencyKey', claimed);
     await next();
     // Hono has rendered a thrown error by now (c.error): a refusal, settled here.
     if (c.error) {
-      await settle(c.env, keyId, key, { status: c.res.status, body: await c.res.clone().text() });
+      await settle(c.env, keyId, claimed, {
+        status: c.res.status,
+        body: await c.res.clone().text(),
+      });
     }
   };
 }
 
 /**
  * The first answer again: as JSON, or for a stream request as a complete event stream. A
- * replayed answer is a request like any other — it counts against the key's rate and
- * carries the RateLimit fields — while a replayed refusal stays uncounted, as refusals are.
+ * replayed answer is a request like any other — it counts against the key's rate (and its
+ * end user's) and carries the RateLimit fields — while a replayed refusal stays uncounted,
+ * as refusals are.
  */
 async function replay(c: Context<AppEnv>, answer: StoredAnswer) {
-  if (answer.status >= 200 && answer.status < 300) await countThisRequest(c);
+  if (answer.status >= 200 && answer.status < 300) {
+    // Only a 2xx's body is known valid: a refused one's `user` may be what was refused.
+    const user = await userField(c);
+    if (user !== undefined) c.get('log').user = user;
+    await countThisRequest(c, user);
+  }
   c.header('Idempotent-Replayed', 'true');
   const body = JSON.parse(answer.body);
   if (answer.status === 200 && wantsEventStream(c.req.header('accept'), await streamField(c))) {
@@ -74,6 +86,16 @@ async function streamField(c: Context<AppEnv>): Promise<boolean | undefined> {
   try {
     const stream = (JSON.parse(await c.req.text()) as { stream?: unknown }).stream;
     return typeof stream === 'boolean' ? stream : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The request's own `user`, its end user (a replayed 2xx's body was valid then). */
+async function userField(c: Context<AppEnv>): Promise<string | undefined> {
+  try {
+    const user = (JSON.parse(await c.req.text()) as { user?: unknown }).user;
+    return typeof user === 'string' ? user : undefined;
   } catch {
     return undefined;
   }

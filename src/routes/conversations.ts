@@ -27,7 +27,7 @@ function notFound(id: string) {
 conversations.get('/:id', async (c) => {
   const id = c.req.param('id');
   if (!CONVERSATION_ID.test(id)) throw notFound(id);
-  const keyId = c.get('apiKey').id;
+  const keyId = c.get('caller').scope;
   const [stored, running] = await Promise.all([
     loadConversation(c.env.CONVERSATIONS, keyId, id),
     conversationFor(c.env, keyId, id).runningTurn(),
@@ -46,7 +46,7 @@ conversations.get('/:id', async (c) => {
 conversations.delete('/:id', async (c) => {
   const id = c.req.param('id');
   if (!CONVERSATION_ID.test(id)) throw notFound(id);
-  const keyId = c.get('apiKey').id;
+  const keyId = c.get('caller').scope;
   const stored = await loadConversation(c.env.CONVERSATIONS, keyId, id);
   // The conversation's object deletes it, stopping a running turn first so that the turn
   // cannot write it back (a new conversation has a running turn before it is in KV).
@@ -64,7 +64,7 @@ conversations.delete('/:id', async (c) => {
 conversations.post('/:id/cancel', async (c) => {
   const id = c.req.param('id');
   if (!CONVERSATION_ID.test(id)) throw notFound(id);
-  const keyId = c.get('apiKey').id;
+  const keyId = c.get('caller').scope;
   const cancelled = await conversationFor(c.env, keyId, id).cancel();
   if (cancelled) return c.json({ cancelled: true, turn: cancelled.turn });
   if (!(await loadConversation(c.env.CONVERSATIONS, keyId, id))) throw notFound(id);
@@ -104,7 +104,7 @@ conversations.get('/:id/events', async (c) => {
   const id = c.req.param('id');
   if (!CONVERSATION_ID.test(id)) throw notFound(id);
   const after = lastSeen(c.req.header('last-event-id'), c.req.query('after'));
-  const read = await conversationFor(c.env, c.get('apiKey').id, id).events(after);
+  const read = await conversationFor(c.env, c.get('caller').scope, id).events(after);
   switch (read.kind) {
     case 'unknown':
       throw notFound(id);

@@ -6,6 +6,8 @@ import { Hono } from 'hono';
 import { html, raw } from 'hono/html';
 import { newKeyRequest, rotateSecretRequest } from '../contract/admin-request';
 import { chatRequest } from '../contract/chat-request';
+import { embedSessionRequest } from '../contract/embed-session';
+import { endUser } from '../contract/end-user';
 import { jobRequest } from '../contract/job-request';
 import * as z from '../contract/zod';
 import type { AppEnv } from '../env';
@@ -52,6 +54,7 @@ const spec = {
     schemas: {
       ChatRequest: schema(chatRequest),
       JobRequest: schema(jobRequest),
+      EmbedSessionRequest: schema(embedSessionRequest),
       NewKey: schema(newKeyRequest),
       RotateWebhookSecret: schema(rotateSecretRequest),
       Error: error,
@@ -204,14 +207,43 @@ const spec = {
         responses: { 204: { description: 'Revoked' }, ...errors },
       },
     },
+    '/v1/embed/sessions': {
+      post: {
+        summary:
+          "Mint a short-lived es_ token for one visitor's page (secret keys only): one origin, optionally one end user, limits no wider than the key's",
+        security: bearer,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: { $ref: '#/components/schemas/EmbedSessionRequest' } },
+          },
+        },
+        responses: {
+          201: { description: '{token: "es_…", expires_at, origin, user?, limits?}' },
+          403: { description: 'A publishable key or a token cannot mint tokens' },
+          ...errors,
+        },
+      },
+    },
     '/v1/usage': {
       get: {
-        summary: "The key's limits, what it used this minute and today, when each window resets",
+        summary:
+          "The key's limits, what it used this minute and today, when each window resets; with ?user=, one end user's",
         security: bearer,
+        parameters: [
+          {
+            name: 'user',
+            in: 'query',
+            required: false,
+            description:
+              "An end user's opaque id (a request's `user`): their figures and the key's limits.per_user (only those set) instead of the key's; the call itself counts for the key only",
+            schema: schema(endUser),
+          },
+        ],
         responses: {
           200: {
             description:
-              '{key_id, limits: {requests_per_minute, concurrent_streams, tokens_per_day}, used: {requests_this_minute, open_streams, tokens_today, cache_creation_input_tokens_today, cache_read_input_tokens_today}, resets: {minute, day}}',
+              '{key_id, user?, limits: {requests_per_minute, concurrent_streams, tokens_per_day} (with ?user=: only the per-user limits the key sets), used: {requests_this_minute, open_streams, tokens_today, cache_creation_input_tokens_today, cache_read_input_tokens_today}, resets: {minute, day}}',
           },
           ...errors,
         },

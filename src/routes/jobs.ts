@@ -20,10 +20,10 @@ import { checkCallbackUrl } from '../webhooks/callback-url';
 export const jobs = new Hono<AppEnv>();
 
 jobs.use(async function secretKeysOnly(c, next) {
-  if (c.get('apiKey').kind !== 'secret') {
+  if (c.get('caller').kind !== 'secret') {
     throw new ApiError(
       'permission_error',
-      'Jobs take a secret key (sk_…): a publishable key lives in web pages, and job results go to servers.',
+      'Jobs take a secret key (sk_…): publishable keys and embed session tokens live in web pages, and job results go to servers.',
     );
   }
   await next();
@@ -41,11 +41,15 @@ jobs.post('/', async (c) => {
     : null;
   const conversationId = turn.conversation_id ?? newConversationId();
   const jobId = `job_${conversationId.slice(2)}_${randomToken(16)}`;
-  Object.assign(c.get('log'), { conversation_id: conversationId, job_id: jobId });
+  Object.assign(c.get('log'), {
+    conversation_id: conversationId,
+    job_id: jobId,
+    ...(turn.user !== undefined ? { user: turn.user } : {}),
+  });
   const conversation = conversationFor(c.env, key.id, conversationId);
   // Counted while the conversation's object takes the job; a refusal costs nothing: the
   // count is taken back, or (a 429) the job, whose message then finds no job.
-  const counting = countAlongside(c);
+  const counting = countAlongside(c, turn.user);
   const accepted = await conversation.acceptJob({
     jobId,
     request: { body: turn, key, conversationId },

@@ -2,14 +2,15 @@
  * Client API keys. A key is shown once, at creation; KV keeps only its SHA-256, so a leaked
  * KV dump cannot be replayed as credentials. Key scheme: docs/storage-schema.md.
  */
+import type { Limits } from '../contract/usage';
 import { randomToken, sha256Hex } from '../lib/crypto';
+import { allowOrigins, disallowOrigins } from './origins';
 
 type KeyKind = 'secret' | 'publishable';
 
-interface KeyLimits {
-  requests_per_minute?: number;
-  concurrent_streams?: number;
-  tokens_per_day?: number;
+interface KeyLimits extends Partial<Limits> {
+  /** For each end user (a request's `user`) on their own; unset ones are not enforced. */
+  per_user?: Partial<Limits>;
 }
 
 /** Latency levers for this key's turns (see anthropic/latency.ts). */
@@ -26,7 +27,7 @@ export interface KeyRecord {
   kind: KeyKind;
   /** Origins a publishable key is accepted from (exact `scheme://host[:port]`). */
   allowed_origins: string[];
-  /** Per-key limits; unset fields take the operator defaults. */
+  /** Per-key limits; unset fields take the operator defaults. `per_user` has no defaults. */
   limits: KeyLimits;
   /** Prompt-cache TTL for this key's turns; unset: the operator's PROMPT_CACHE_TTL. */
   prompt_cache_ttl?: '5m' | '1h' | 'off';
@@ -67,7 +68,11 @@ export async function createKey(kv: KVNamespace, input: NewKey) {
     prefix: key.slice(0, 10),
     created_at: new Date().toISOString(),
   };
-  await Promise.all([kv.put(byHash(hash), JSON.stringify(record)), kv.put(byId(record.id), hash)]);
+  await Promise.all([
+    kv.put(byHash(hash), JSON.stringify(record)),
+    kv.put(byId(record.id), hash),
+    record.kind === 'publishable' ? allowOrigins(kv, record.id, record.allowed_origins) : null,
+  ]);
   return { record, key };
 }
 
@@ -83,6 +88,7 @@ export async function createKey(kv: KVNamespace, input: NewKey) {
 const KEY_CACHE_MS = 30_000;
 const KEY_CACHE_MAX = 10_000;
 const recent = new Map<string, { record: KeyRecord; until: number }>();
+const recentById = new Map<string, { record: KeyRecord; until: number }>();
 
 export async function findKey(kv: KVNamespace, key: string): Promise<KeyRecord | null> {
   const hash = await sha256Hex(key);
@@ -94,6 +100,23 @@ export async function findKey(kv: KVNamespace, key: string): Promise<KeyRecord |
     // Map order is insertion order: the first entry is the oldest.
     if (recent.size >= KEY_CACHE_MAX) recent.delete(recent.keys().next().value!);
     recent.set(hash, { record, until: Date.now() + KEY_CACHE_MS });
+  }
+  return record;
+}
+
+/**
+ * A key's record by id, for a request that names its key by id (an `es_` token names the key
+ * that minted it): cached like `findKey`, so the request path reads nothing in the common
+ * case, and dropped at once here when the key is revoked.
+ */
+export async function findLiveKeyById(kv: KVNamespace, id: string): Promise<KeyRecord | null> {
+  const cached = recentById.get(id);
+  if (cached && cached.until > Date.now()) return cached.record;
+  const record = await findKeyById(kv, id);
+  recentById.delete(id);
+  if (record) {
+    if (recentById.size >= KEY_CACHE_MAX) recentById.delete(recentById.keys().next().value!);
+    recentById.set(id, { record, until: Date.now() + KEY_CACHE_MS });
   }
   return record;
 }
@@ -174,7 +197,13 @@ export async function deleteKey(kv: KVNamespace, id: string): Promise<boolean> {
   const hash = await kv.get(byId(id));
   if (!hash) return false;
   recent.delete(hash);
-  await Promise.all([kv.delete(byHash(hash)), kv.delete(byId(id))]);
+  recentById.delete(id);
+  const record = await kv.get<KeyRecord>(byHash(hash), 'json');
+  await Promise.all([
+    kv.delete(byHash(hash)),
+    kv.delete(byId(id)),
+    record?.kind === 'publishable' ? disallowOrigins(kv, id, record.allowed_origins) : null,
+  ]);
   return true;
 }
 

@@ -8,8 +8,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LimitName, UsageSnapshot } from '../../src/contract/usage';
 import { ApiError } from '../../src/errors';
+import { countInput } from '../../src/limits/admission';
 import type { Admission } from '../../src/limits/limiter';
-import { ipLimitFor, limitsFor, rateLimitHeaders, refusalError } from '../../src/limits/policy';
+import { endUserOf, limitsFor, rateLimitHeaders, refusalError } from '../../src/limits/policy';
 import type { KeyRecord } from '../../src/store/keys';
 
 const key = (over: Partial<KeyRecord> = {}): KeyRecord => ({
@@ -108,7 +109,7 @@ describe('limitsFor: the key limits, else the operator defaults, else the built-
   });
 });
 
-describe('ipLimitFor: a per-IP window for publishable keys only', () => {
+describe('countInput: a per-IP window for publishable keys only (and embed tokens, by the caller)', () => {
   it.each<{
     name: string;
     kind: KeyRecord['kind'];
@@ -142,7 +143,25 @@ describe('ipLimitFor: a per-IP window for publishable keys only', () => {
       want: 10,
     },
   ])('$name', ({ kind, vars, want }) => {
-    expect(ipLimitFor(key({ kind }), env(vars))).toBe(want);
+    expect(countInput(env(vars), key({ kind }), '192.0.2.1').ip?.limit).toBe(want);
+  });
+});
+
+describe('endUserOf: an end user with the per-user limits the key sets, and no defaults', () => {
+  it.each<{ name: string; limits: KeyRecord['limits']; want: object }>([
+    { name: 'a key with no per_user: no limits at all', limits: {}, want: {} },
+    {
+      name: "the key's own limits never become per-user ones",
+      limits: { requests_per_minute: 5, tokens_per_day: 100 },
+      want: {},
+    },
+    {
+      name: 'each per_user limit that is set, and only those',
+      limits: { per_user: { concurrent_streams: 1, tokens_per_day: 2000 } },
+      want: { concurrent_streams: 1, tokens_per_day: 2000 },
+    },
+  ])('$name', ({ limits, want }) => {
+    expect(endUserOf(key({ limits }), 'u_1')).toEqual({ id: 'u_1', limits: want });
   });
 });
 
@@ -156,6 +175,7 @@ const snapshot = (
     used?: Partial<UsageSnapshot['used']>;
     resets?: Partial<UsageSnapshot['resets']>;
     ip?: UsageSnapshot['ip'];
+    user?: { limits: Partial<UsageSnapshot['limits']>; used?: Partial<UsageSnapshot['used']> };
   } = {},
 ): UsageSnapshot => ({
   limits: { ...DEFAULTS, ...over.limits },
@@ -169,6 +189,22 @@ const snapshot = (
   },
   resets: { minute: NOW + 60_000, day: DAY_RESET, ...over.resets },
   ...(over.ip ? { ip: over.ip } : {}),
+  ...(over.user
+    ? {
+        user: {
+          id: 'u_1',
+          limits: over.user.limits,
+          used: {
+            requests_this_minute: 0,
+            open_streams: 0,
+            tokens_today: 0,
+            cache_creation_input_tokens_today: 0,
+            cache_read_input_tokens_today: 0,
+            ...over.user.used,
+          },
+        },
+      }
+    : {}),
 });
 
 describe('rateLimitHeaders: the IETF RateLimit fields', () => {
@@ -219,6 +255,34 @@ describe('rateLimitHeaders: the IETF RateLimit fields', () => {
       snap: snapshot({ resets: { minute: NOW + 1, day: NOW + 999 } }),
       policy: '"minute";q=60;w=60, "day";q=1000000;w=86400',
       remaining: '"minute";r=60;t=1, "day";r=1000000;t=1',
+    },
+    {
+      name: "an end user under both per-user windows: user-minute after the key's minute windows, user-day after its day",
+      snap: snapshot({
+        used: { requests_this_minute: 10, tokens_today: 5000 },
+        resets: { minute: NOW + 20_000 },
+        ip: { limit: 10, used: 4 },
+        user: {
+          limits: { requests_per_minute: 3, concurrent_streams: 1, tokens_per_day: 2000 },
+          used: { requests_this_minute: 1, tokens_today: 2500 },
+        },
+      }),
+      policy:
+        '"minute";q=60;w=60, "ip-minute";q=10;w=60, "user-minute";q=3;w=60, "day";q=1000000;w=86400, "user-day";q=2000;w=86400',
+      remaining:
+        '"minute";r=50;t=20, "ip-minute";r=6;t=20, "user-minute";r=2;t=20, "day";r=995000;t=43200, "user-day";r=0;t=43200',
+    },
+    {
+      name: 'an end user: only the per-user windows the key sets',
+      snap: snapshot({ user: { limits: { tokens_per_day: 2000 }, used: { tokens_today: 500 } } }),
+      policy: '"minute";q=60;w=60, "day";q=1000000;w=86400, "user-day";q=2000;w=86400',
+      remaining: '"minute";r=60;t=60, "day";r=1000000;t=43200, "user-day";r=1500;t=43200',
+    },
+    {
+      name: 'an end user whose key sets no per-user limits: the key windows alone',
+      snap: snapshot({ user: { limits: {}, used: { requests_this_minute: 4 } } }),
+      policy: '"minute";q=60;w=60, "day";q=1000000;w=86400',
+      remaining: '"minute";r=60;t=60, "day";r=1000000;t=43200',
     },
     {
       name: 't at least 1 when a reset is now or already past',
@@ -345,6 +409,45 @@ describe('refusalError: the 429 for a refused admission', () => {
       message: [
         /estimated at about 12000 tokens and 10000 are left today/,
         /can never fit the daily budget/,
+      ],
+    },
+    {
+      name: 'user_requests_per_minute: names the limit and the end user; Retry-After to the minute reset',
+      admission: refused(
+        'user_requests_per_minute',
+        snapshot({
+          resets: { minute: NOW + 45_000 },
+          user: { limits: { requests_per_minute: 5 }, used: { requests_this_minute: 5 } },
+        }),
+      ),
+      retryAfter: '45',
+      message: [
+        /^Rate limit reached: user_requests_per_minute for end user "u_1" \(5 a minute per end user for this key\)/,
+        /Retry-After/,
+      ],
+    },
+    {
+      name: 'user_concurrent_streams: Retry-After is 1',
+      admission: refused(
+        'user_concurrent_streams',
+        snapshot({ user: { limits: { concurrent_streams: 2 }, used: { open_streams: 2 } } }),
+      ),
+      retryAfter: '1',
+      message: [
+        /^Rate limit reached: user_concurrent_streams for end user "u_1" \(2 turns in flight per end user for this key\)/,
+      ],
+    },
+    {
+      name: "user_tokens_per_day with an estimate: what is left of the user's day; Retry-After to the day reset",
+      admission: refused(
+        'user_tokens_per_day',
+        snapshot({ user: { limits: { tokens_per_day: 2000 }, used: { tokens_today: 1500 } } }),
+        800,
+      ),
+      retryAfter: '43200',
+      message: [
+        /^Rate limit reached: user_tokens_per_day for end user "u_1" \(2000 tokens per end user today, UTC, for this key\)/,
+        /estimated at about 800 tokens and 500 are left for them today/,
       ],
     },
   ])('$name', ({ admission, ipLimit, retryAfter, message }) => {

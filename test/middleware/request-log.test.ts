@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { chat, createKey } from '../helpers/api';
+import { auth, call, chat, createKey } from '../helpers/api';
 import { readEventStream } from '../helpers/sse';
 import { UPSTREAM_KEY } from '../helpers/upstream';
 
@@ -49,6 +49,23 @@ describe('request log', () => {
     const all = lines.join('\n');
     expect(all).not.toContain(key);
     expect(all).not.toContain(UPSTREAM_KEY);
+  });
+
+  it("carries the request's end user on the request line and on its turn's line", async () => {
+    const { key } = await createKey();
+    const res = await chat(key, { message: 'log my user', user: 'u_logged' });
+    expect(res.status).toBe(200);
+    const found = await eventually(() => linesFor(res.headers.get('request-id')!), 2);
+    expect(found.find((l) => l.event === 'request')).toMatchObject({ user: 'u_logged' });
+    expect(found.find((l) => l.event === 'turn')).toMatchObject({ user: 'u_logged' });
+
+    const usage = await call('/v1/usage?user=u_logged', { headers: auth(key) });
+    const [line] = await eventually(() => linesFor(usage.headers.get('request-id')!));
+    expect(line).toMatchObject({ event: 'request', route: '/v1/usage', user: 'u_logged' });
+
+    const anonymous = await chat(key, { message: 'no user' });
+    const lines = await eventually(() => linesFor(anonymous.headers.get('request-id')!), 2);
+    for (const l of lines) expect(l).not.toHaveProperty('user');
   });
 
   it('records the error type of a failed JSON turn on both lines, and the request id is in the error body', async () => {

@@ -21,6 +21,7 @@ async function acceptedJob(
   key: { id: string; key: string },
   message: string,
   conversationId?: string,
+  user?: string,
 ) {
   const id = conversationId ?? `c_${crypto.randomUUID().replaceAll('-', '').slice(0, 22)}`;
   const jobId = `job_${id.slice(2)}_${'a'.repeat(16)}`;
@@ -28,7 +29,11 @@ async function acceptedJob(
   const accepted = await env.CONVERSATIONS_DO.getByName(`${key.id}:${id}`).acceptJob({
     jobId,
     request: {
-      body: { message, ...(conversationId ? { conversation_id: conversationId } : {}) },
+      body: {
+        message,
+        ...(conversationId ? { conversation_id: conversationId } : {}),
+        ...(user ? { user } : {}),
+      },
       key: record,
       conversationId: id,
     },
@@ -115,6 +120,33 @@ describe('the jobs queue consumer', () => {
     const later = await deliver([job.message], 2);
     expect(later.explicitAcks).toEqual(['m0']);
     expect((await jobView(key.key, job.jobId)).status).toBe('succeeded');
+  });
+
+  it("holds a job's turn to its end user's concurrent turns: sent back while that user's other turn runs, while another user's job runs", async () => {
+    const key = await createKey({
+      limits: {
+        concurrent_streams: 5,
+        requests_per_minute: 1000,
+        per_user: { concurrent_streams: 1 },
+      },
+    });
+    const slow = await chat(key.key, {
+      message: 'hold the user slot [sim:think_ms=1500]',
+      stream: true,
+      user: 'u_a',
+    });
+    const [ofA, ofB] = [
+      await acceptedJob(key, 'for a', undefined, 'u_a'),
+      await acceptedJob(key, 'for b', undefined, 'u_b'),
+    ];
+    const refused = await deliver([ofA.message]);
+    expect(refused.retryMessages.map((m) => m.msgId)).toEqual(['m0']);
+    expect(refused.delays[0]).toBeGreaterThanOrEqual(1);
+    expect((await deliver([ofB.message])).explicitAcks).toEqual(['m0']);
+    expect((await jobView(key.key, ofB.jobId)).status).toBe('succeeded');
+    await readEventStream(slow);
+    expect((await deliver([ofA.message], 2)).explicitAcks).toEqual(['m0']);
+    expect((await jobView(key.key, ofA.jobId)).status).toBe('succeeded');
   });
 
   it('retries an upstream fault with backoff, and on the last try fails the job and hands the message to the dead-letter queue', async () => {

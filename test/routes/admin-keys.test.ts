@@ -56,11 +56,33 @@ describe('admin keys', () => {
         /limits\.requests_per_minute/,
       ],
       [{ name: 'x', kind: 'secret', limits: { per_hour: 3 } }, /per_hour/],
+      [
+        { name: 'x', kind: 'secret', limits: { per_user: { requests_per_minute: 0 } } },
+        /limits\.per_user\.requests_per_minute/,
+      ],
+      [
+        { name: 'x', kind: 'secret', limits: { per_user: { tokens_per_day: 1.5 } } },
+        /limits\.per_user\.tokens_per_day/,
+      ],
+      [{ name: 'x', kind: 'secret', limits: { per_user: { per_hour: 3 } } }, /per_hour/],
+      [{ name: 'x', kind: 'secret', limits: { per_user: 5 } }, /limits\.per_user/],
     ];
     for (const [json, pattern] of cases) {
       const res = await call('/admin/keys', { method: 'POST', headers: admin, json });
       expect((await expectError(res, 400, 'invalid_request_error')).message).toMatch(pattern);
     }
+  });
+
+  it('keeps limits.per_user as sent, and lists it with the key', async () => {
+    const per_user = { requests_per_minute: 5, concurrent_streams: 1, tokens_per_day: 20_000 };
+    const created = await createKey({ limits: { tokens_per_day: 500_000, per_user } });
+    expect((created as any).limits).toEqual({ tokens_per_day: 500_000, per_user });
+    const list = (await (await call('/admin/keys', { headers: admin })).json()) as any;
+    const listed = list.data.find((k: any) => k.id === created.id);
+    expect(listed.limits).toEqual({ tokens_per_day: 500_000, per_user });
+    // Only what is set: the per-user limits have no defaults.
+    const partial = await createKey({ limits: { per_user: { concurrent_streams: 2 } } });
+    expect((partial as any).limits).toEqual({ per_user: { concurrent_streams: 2 } });
   });
 
   it('lists keys without secrets and revokes one so it no longer authenticates', async () => {

@@ -20,9 +20,22 @@ describe('API description', () => {
         'thinking',
         'tools',
         'stream',
+        'user',
       ]),
     );
     expect(chat.additionalProperties).toBe(false);
+    expect(chat.properties.user).toMatchObject({ type: 'string', minLength: 1, maxLength: 256 });
+    expect(spec.components.schemas.JobRequest.properties.user).toEqual(chat.properties.user);
+    expect(Object.keys(spec.components.schemas.NewKey.properties.limits.properties)).toEqual([
+      'requests_per_minute',
+      'concurrent_streams',
+      'tokens_per_day',
+      'per_user',
+    ]);
+    const usage = spec.paths['/v1/usage'].get;
+    expect(usage.parameters).toEqual([
+      expect.objectContaining({ name: 'user', in: 'query', required: false }),
+    ]);
   });
 
   it('describes every route the Worker serves, with its methods', async () => {

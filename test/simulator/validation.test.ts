@@ -117,6 +117,26 @@ describe('request shape', () => {
     const beta = { 'anthropic-beta': 'some-beta-2026-01-01' };
     expect((await post(newSim(), { ...base, frobnicate: true }, beta)).status).toBe(200);
   });
+  it('takes metadata with an optional user_id of at most 256 characters, and nothing else', async () => {
+    for (const metadata of [
+      {},
+      { user_id: 'u_1' },
+      { user_id: 'x'.repeat(256) },
+      { user_id: null },
+    ])
+      expect((await post(newSim(), { ...base, metadata })).status).toBe(200);
+    expect(await invalid({ ...base, metadata: 'u_1' })).toMatch(/^metadata: .*object/);
+    expect(await invalid({ ...base, metadata: ['u_1'] })).toMatch(/^metadata: .*object/);
+    expect(await invalid({ ...base, metadata: { user_id: 7 } })).toBe(
+      'metadata.user_id: Input should be a valid string',
+    );
+    expect(await invalid({ ...base, metadata: { user_id: 'x'.repeat(257) } })).toBe(
+      'metadata.user_id: String should have at most 256 characters',
+    );
+    expect(await invalid({ ...base, metadata: { user_id: 'u_1', email: 'a@b.c' } })).toBe(
+      'metadata.email: Extra inputs are not permitted',
+    );
+  });
 });
 
 describe('thinking configuration', () => {
