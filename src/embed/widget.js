@@ -8,7 +8,8 @@
  *
  * The key or token goes in the Authorization header of `fetch` calls, never in a URL. Answers
  * are streamed over SSE (`POST /v1/chat`) and rendered as text, never as HTML. A stream that
- * drops before its last event is picked up again with `GET /v1/conversations/:id/events`.
+ * drops before its last event is picked up again with `GET /v1/conversations/:id/events` and
+ * `Last-Event-ID`.
  */
 (() => {
   const script = /** @type {HTMLScriptElement | null} */ (document.currentScript);
@@ -163,9 +164,9 @@ textarea:focus-visible,button:focus-visible{outline:3px solid #f0a500;outline-of
 
   /**
    * A call to the edge with the key or token. An `es_` token about to expire is renewed first;
-   * one that is refused is renewed and the call sent once more. "Refused" includes a call that
-   * failed with no answer at all: the edge's 401 carries no CORS headers (it accepted no key),
-   * so the browser hides it from the page.
+   * one that is refused is renewed and the call sent once more. So is a call that failed with
+   * no answer the page may read: the edge makes its 401 readable only to origins it knows,
+   * and a request the network lost deserves one more try anyway.
    * @param {string} path @param {RequestInit} [init] @returns {Promise<Response>}
    */
   async function call(path, init = {}, retried = false) {
@@ -285,9 +286,9 @@ textarea:focus-visible,button:focus-visible{outline:3px solid #f0a500;outline-of
           return fail(turn, 'The connection dropped and the answer could not be picked up again.');
         }
         await sleep(400 * 2 ** tries++);
-        // The event id goes in the query: Last-Event-ID is not a header CORS lets a page send.
-        const path = `/v1/conversations/${conversation}/events?after=${encodeURIComponent(turn.last)}`;
-        next = await call(path).catch(() => null);
+        next = await call(`/v1/conversations/${conversation}/events`, {
+          headers: { 'last-event-id': turn.last },
+        }).catch(() => null);
       }
       if (next.status === 204) return end(turn); // nothing followed the last event we had
       if (!next.ok) return fail(turn, await refusal(next));

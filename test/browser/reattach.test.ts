@@ -36,7 +36,9 @@ describe('the chat box when its stream drops', () => {
     const page = await pages.open(`${HOST}${path}`, [key]);
     const reattaches: string[] = [];
     page.on('request', (r) => {
-      if (r.url().includes('/events')) reattaches.push(r.url());
+      if (r.url().includes('/events') && r.method() === 'GET') {
+        reattaches.push(`${r.url()} after ${r.headers()['last-event-id']}`);
+      }
     });
     return { key, page, reattaches };
   }
@@ -49,7 +51,7 @@ describe('the chat box when its stream drops', () => {
     const state = await settled(page);
     expect(proxy.cuts).toBe(cutsBefore + 1);
     expect(reattaches).toEqual([
-      expect.stringMatching(/\/v1\/conversations\/c_[A-Za-z0-9]+\/events\?after=1%3A\d+$/),
+      expect.stringMatching(/\/v1\/conversations\/c_[A-Za-z0-9]+\/events after 1:\d+$/),
     ]);
     expect(state.alerts).toEqual([]);
     const transcript = await transcriptTexts(key, state.conversation!);
