@@ -23,6 +23,8 @@ export default defineConfig({
   test: {
     setupFiles: ['./test/setup.ts'],
     include: ['test/**/*.test.ts'],
+    // Those run in Chromium against wrangler dev: `npm run test:browser` (vitest.browser.config.ts).
+    exclude: ['test/browser/**', '**/node_modules/**'],
     testTimeout: 20_000,
   },
 });

@@ -4,17 +4,21 @@
  * the Worker at it, so everything works offline. It also starts a small webhook receiver
  * (http://127.0.0.1:8790/hooks) that verifies job callbacks with the `standardwebhooks`
  * library and prints them. Then it mints a development key and prints curl lines that work
- * as they are.
+ * as they are, and serves a demo page with the chat box (`/embed.js`) on
+ * http://127.0.0.1:8795/, with a publishable key minted for that origin.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { serve } from '@hono/node-server';
 import { Webhook } from 'standardwebhooks';
 import { createSimulator } from '../simulator';
+import { embedTag, hostPage } from './embed-page';
 
 const PORT = Number(process.env.PORT ?? 8787);
 const SIMULATOR_PORT = Number(process.env.SIMULATOR_PORT ?? 8788);
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'dev-admin-token';
 const RECEIVER_PORT = Number(process.env.WEBHOOK_RECEIVER_PORT ?? 8790);
+const DEMO_PORT = Number(process.env.EMBED_DEMO_PORT ?? 8795);
+const demoOrigin = `http://127.0.0.1:${DEMO_PORT}`;
 const receiverUrl = `http://127.0.0.1:${RECEIVER_PORT}/hooks`;
 const realKey = process.env.ANTHROPIC_API_KEY;
 const base = `http://127.0.0.1:${PORT}`;
@@ -51,6 +55,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 await waitForHealth();
 const { key, webhook_secret } = await mintDevKey();
 startReceiver(webhook_secret);
+const demoTag = await startEmbedDemo();
 console.log(`
 thinking-edge is running on ${base}${realKey ? '' : ' (answers come from the simulator)'}
 Development key (shown once): ${key}
@@ -67,6 +72,12 @@ A job (answers 202 at once; the result is POSTed, signed, to the receiver, which
   curl -s ${base}/v1/jobs -H 'authorization: Bearer ${key}' -H 'content-type: application/json' \\
     -d '{"message":"Why is the sky blue?","callback_url":"${receiverUrl}"}'
   curl -s ${base}/v1/jobs/JOB_ID -H 'authorization: Bearer ${key}'
+
+The chat box on a web page (a publishable key allowed from ${demoOrigin} only):
+
+  ${demoOrigin}/      ← open it in a browser
+
+  ${demoTag}
 `);
 
 async function waitForHealth() {
@@ -102,6 +113,33 @@ function startReceiver(secret: string) {
       }
     },
   });
+}
+
+/** Serves the demo page and returns its script tag; the key is allowed from that page only. */
+async function startEmbedDemo(): Promise<string> {
+  const res = await fetch(`${base}/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: `embed demo ${new Date().toISOString()}`,
+      kind: 'publishable',
+      allowed_origins: [demoOrigin],
+    }),
+  });
+  if (res.status !== 201)
+    throw new Error(`could not mint the demo's publishable key: ${res.status} ${await res.text()}`);
+  const { key } = (await res.json()) as { key: string };
+  const tag = { src: `${base}/embed.js`, key, title: 'Ask thinking-edge' };
+  const page = hostPage(tag, {
+    title: 'thinking-edge chat box demo',
+    intro: `This page is served by npm run dev on ${demoOrigin}; the chat box comes from ${base}/embed.js${realKey ? '' : ' and its answers from the simulator'}.`,
+  });
+  serve({
+    port: DEMO_PORT,
+    hostname: '127.0.0.1',
+    fetch: () => new Response(page, { headers: { 'content-type': 'text/html; charset=utf-8' } }),
+  });
+  return embedTag(tag);
 }
 
 async function mintDevKey(): Promise<{ key: string; webhook_secret: string }> {

@@ -264,6 +264,29 @@ const spec = {
         responses: { 200: { description: 'HTML page' } },
       },
     },
+    '/embed.js': {
+      parameters: [
+        {
+          name: 'v',
+          in: 'query',
+          description:
+            'The version (the ETag without quotes) to pin: that file is then cached for a year',
+          schema: { type: 'string', pattern: '^[0-9a-f]{16}$' },
+        },
+      ],
+      get: {
+        summary:
+          'The chat box for web pages: <script src=".../embed.js" data-key="pk_..."> (or data-token="es_..." with data-token-url) renders a streaming chat box in a shadow root after the tag',
+        responses: {
+          200: {
+            description:
+              'JavaScript; ETag is its content hash; cached 5 minutes, or a year with ?v=<current version>',
+            content: { 'text/javascript': {} },
+          },
+          304: { description: 'If-None-Match named the current version' },
+        },
+      },
+    },
   },
 } as const;
 

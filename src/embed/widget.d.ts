@@ -1,0 +1,3 @@
+/** `widget.js` as the Worker sees it: its source text (wrangler.toml's Text rule). */
+declare const source: string;
+export default source;
