@@ -21,6 +21,7 @@ import { docs } from './routes/docs';
 import { embed } from './routes/embed';
 import { embedSessions } from './routes/embed-sessions';
 import { jobs } from './routes/jobs';
+import { messages } from './routes/messages';
 import { usage } from './routes/usage';
 
 export const app = new Hono<AppEnv>();
@@ -47,6 +48,7 @@ app.route('/v1/messages/count_tokens', countTokens);
 app.use('/v1/jobs', idempotency());
 app.route('/v1/jobs', jobs);
 app.route('/v1/usage', usage);
+app.route('/v1/messages', messages);
 app.route('/v1/embed/sessions', embedSessions);
 app.route('/admin', admin);
 

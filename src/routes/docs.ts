@@ -252,6 +252,31 @@ const spec = {
         responses: { 204: { description: 'Revoked' }, ...errors },
       },
     },
+    '/v1/messages': {
+      post: {
+        summary:
+          "Anthropic-compatible Messages API for the official SDKs (secret keys): the request as Claude takes it, forwarded with the operator's key, thinking display omitted unless set; the answer (JSON or SSE) as Claude sent it; limits and usage apply, nothing is stored",
+        security: bearer,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                description: 'A Messages API request (model, max_tokens, messages, …)',
+              },
+            },
+          },
+        },
+        responses: {
+          200: {
+            description: 'The Messages API answer',
+            content: { 'application/json': {}, 'text/event-stream': {} },
+          },
+          ...errors,
+        },
+      },
+    },
     '/v1/embed/sessions': {
       post: {
         summary:
