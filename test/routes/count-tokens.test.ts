@@ -15,7 +15,12 @@ function countMessages(headers: Record<string, string>, json: unknown = body) {
   return call('/v1/messages/count_tokens', { method: 'POST', headers, json });
 }
 
-function countConversation(key: string, id: string, json: unknown, headers = auth(key)) {
+function countConversation(
+  key: string,
+  id: string,
+  json: unknown,
+  headers: Record<string, string> = auth(key),
+) {
   return call(`/v1/conversations/${id}/count_tokens`, { method: 'POST', headers, json });
 }
 
