@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import { DEFAULT_MIN_CACHE_TOKENS } from './cache';
 import { prefixChain } from './canonical';
 import { readConversation } from './conversation';
+import { countTokens } from './count-tokens';
 import { Hmac, randomBase62, sha256Hex } from './crypto';
 import { errorResponse, invalid, SimError } from './errors';
 import { SeenBodies, upfrontFault } from './faults';
@@ -62,6 +63,16 @@ function parseBody(text: string): unknown {
   }
 }
 
+function jsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalid(
+      'There was an issue with the format of your request: the body is not valid JSON.',
+    );
+  }
+}
+
 function authorized(headers: Headers, apiKey: string | undefined): SimError | null {
   if (!apiKey) return null;
   const bearer = headers.get('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
@@ -89,15 +100,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   ): Promise<Response> {
     const denied = authorized(req.headers, options.apiKey);
     if (denied) throw denied;
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw invalid(
-        'There was an issue with the format of your request: the body is not valid JSON.',
-      );
-    }
-    const valid = validate(body, req.headers, new URL(req.url));
+    const valid = validate(jsonBody(text), req.headers, new URL(req.url));
     const signer = await key();
     const { system, tools, messages } = valid.params;
     const prefixes = await prefixChain({ system, tools, messages });
@@ -147,6 +150,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   app.post('/v1/messages', async (c) =>
     createMessage(c.req.raw, await c.req.text(), c.get('requestId'), c.get('record')),
   );
+  app.post('/v1/messages/count_tokens', async (c) => {
+    const denied = authorized(c.req.raw.headers, options.apiKey);
+    if (denied) throw denied;
+    const body = jsonBody(await c.req.text());
+    const inputTokens = await countTokens(body, c.req.raw.headers, new URL(c.req.url));
+    return c.json({ input_tokens: inputTokens }, 200, { 'request-id': c.get('requestId') });
+  });
   app.notFound((c) =>
     errorResponse(
       new SimError('not_found_error', `Not found: ${c.req.method} ${new URL(c.req.url).pathname}`),

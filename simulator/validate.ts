@@ -45,6 +45,22 @@ const KNOWN_FIELDS = new Set([
   'workspace_id',
 ]);
 
+/**
+ * What `POST /v1/messages/count_tokens` takes (reference long-conversations §4): no
+ * `max_tokens`, `stream`, `metadata` or other generation settings.
+ */
+const COUNT_TOKENS_FIELDS = new Set([
+  'messages',
+  'model',
+  'cache_control',
+  'output_config',
+  'speed',
+  'system',
+  'thinking',
+  'tool_choice',
+  'tools',
+]);
+
 const SAMPLING = ['temperature', 'top_p', 'top_k'] as const;
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
@@ -115,16 +131,33 @@ function checkTools(raw: unknown): Tool[] | undefined {
   return raw as Tool[];
 }
 
-export function validate(body: unknown, headers: Headers, url: URL): ValidRequest {
+export interface ValidateOptions {
+  /** A count_tokens body: no `max_tokens` or `stream`, whatever the beta headers. */
+  countTokens?: boolean;
+}
+
+export function validate(
+  body: unknown,
+  headers: Headers,
+  url: URL,
+  options: ValidateOptions = {},
+): ValidRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw invalid('Request body must be a JSON object.');
   const b = body as Record<string, unknown>;
+  const counting = options.countTokens === true;
 
   if (b.model === undefined) throw invalid('model: Field required');
   if (typeof b.model !== 'string') throw invalid('model: Input should be a valid string');
-  if (b.max_tokens === undefined) throw invalid('max_tokens: Field required');
-  if (!isInt(b.max_tokens)) throw invalid('max_tokens: Input should be a valid integer');
-  if (b.max_tokens < 1) throw invalid('max_tokens: Input should be greater than or equal to 1');
+  if (counting) {
+    // Counting never generates, so these are refused even where a beta lets unknown fields by.
+    for (const field of ['stream', 'max_tokens'])
+      if (b[field] !== undefined) throw invalid(`${field}: Extra inputs are not permitted`);
+  } else {
+    if (b.max_tokens === undefined) throw invalid('max_tokens: Field required');
+    if (!isInt(b.max_tokens)) throw invalid('max_tokens: Input should be a valid integer');
+    if (b.max_tokens < 1) throw invalid('max_tokens: Input should be greater than or equal to 1');
+  }
   if (b.messages === undefined) throw invalid('messages: Field required');
 
   const betas = (headers.get('anthropic-beta') ?? '')
@@ -134,12 +167,13 @@ export function validate(body: unknown, headers: Headers, url: URL): ValidReques
   const model = findModel(b.model);
   if (!model) throw new SimError('not_found_error', `model: ${b.model}`);
   if (betas.length === 0 && url.searchParams.get('beta') !== 'true') {
+    const known = counting ? COUNT_TOKENS_FIELDS : KNOWN_FIELDS;
     const extra = Object.keys(b).find(
-      (k) => !KNOWN_FIELDS.has(k) && !(SAMPLING as readonly string[]).includes(k),
+      (k) => !known.has(k) && (counting || !(SAMPLING as readonly string[]).includes(k)),
     );
     if (extra) throw invalid(`${extra}: Extra inputs are not permitted`);
   }
-  if (b.max_tokens > model.maxOutputTokens)
+  if (isInt(b.max_tokens) && b.max_tokens > model.maxOutputTokens)
     throw invalid(
       `max_tokens: ${b.max_tokens} > ${model.maxOutputTokens}, which is the maximum allowed number of output tokens for ${model.id}`,
     );

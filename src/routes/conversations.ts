@@ -1,14 +1,21 @@
 /**
- * `/v1/conversations/:id`: the transcript without any thinking data (`GET`), `DELETE`, and
- * for a running turn its events (`GET …/events`, to reattach) and `POST …/cancel`.
+ * `/v1/conversations/:id`: the transcript without any thinking data (`GET`), `DELETE`, for a
+ * running turn its events (`GET …/events`, to reattach) and `POST …/cancel`, and the size of
+ * the next turn (`POST …/count_tokens`).
  */
 import { Hono } from 'hono';
+import { countTokensParams } from '../anthropic/count-tokens';
+import { settings } from '../config';
+import { conversationCountRequest } from '../contract/count-tokens-request';
+import { parseJson, validateWith } from '../contract/validate';
 import { conversationFor, type EventId } from '../conversation/object';
+import { planTurn } from '../conversation/plan';
 import { SSE_HEADERS } from '../conversation/sse';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { countRequest } from '../middleware/rate-limit';
 import { type Conversation, loadConversation, transcript } from '../store/conversations';
+import { countUpstream, secretKeysOnly } from './count-tokens';
 
 export const conversations = new Hono<AppEnv>();
 
@@ -115,4 +122,28 @@ conversations.get('/:id/events', async (c) => {
     case 'stream':
       return c.body(read.stream, 200, SSE_HEADERS);
   }
+});
+
+/**
+ * `POST /v1/conversations/:id/count_tokens` `{"message"}`: Claude's count of what the next
+ * turn would send — the stored history with its thinking blocks, system, tools and the new
+ * message — planned as `/v1/chat` plans the turn, so that a message the turn would refuse
+ * (tool calls pending, say) is the same 400 here. Reads the conversation as stored: a turn
+ * still running is not in it yet.
+ */
+conversations.post('/:id/count_tokens', secretKeysOnly, async (c) => {
+  const id = c.req.param('id');
+  if (!CONVERSATION_ID.test(id)) throw notFound(id);
+  const { message } = validateWith(conversationCountRequest, parseJson(await c.req.text()));
+  const { scope } = c.get('caller');
+  const stored = await loadConversation(c.env.CONVERSATIONS, scope, id);
+  if (!stored) throw notFound(id);
+  const turn = planTurn(
+    settings(c.env),
+    { body: { conversation_id: id, message }, key: c.get('apiKey'), conversationId: id, scope },
+    stored,
+  );
+  c.get('log').conversation_id = id;
+  const messages = [...turn.conversation.messages, turn.userMessage];
+  return countUpstream(c, JSON.stringify(countTokensParams(turn.params, messages)));
 });

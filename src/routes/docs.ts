@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { html, raw } from 'hono/html';
 import { newKeyRequest, rotateSecretRequest } from '../contract/admin-request';
 import { chatRequest } from '../contract/chat-request';
+import { conversationCountRequest, countTokensRequest } from '../contract/count-tokens-request';
 import { embedSessionRequest } from '../contract/embed-session';
 import { endUser } from '../contract/end-user';
 import { jobRequest } from '../contract/job-request';
@@ -55,6 +56,8 @@ const spec = {
       ChatRequest: schema(chatRequest),
       JobRequest: schema(jobRequest),
       EmbedSessionRequest: schema(embedSessionRequest),
+      CountTokensRequest: schema(countTokensRequest),
+      ConversationCountRequest: schema(conversationCountRequest),
       NewKey: schema(newKeyRequest),
       RotateWebhookSecret: schema(rotateSecretRequest),
       Error: error,
@@ -134,6 +137,48 @@ const spec = {
         responses: {
           200: { description: '{cancelled: true, turn}' },
           409: { description: 'No turn is running' },
+          ...errors,
+        },
+      },
+    },
+    '/v1/conversations/{id}/count_tokens': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      post: {
+        summary:
+          "Count the input tokens of the conversation's next turn: history with its thinking blocks, system, tools and this message (secret keys only; one request, no tokens)",
+        security: bearer,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { $ref: '#/components/schemas/ConversationCountRequest' },
+            },
+          },
+        },
+        responses: {
+          200: { description: "{input_tokens}: Claude's count" },
+          400: { description: 'Not {"message"}, or a message the turn would refuse' },
+          403: { description: 'A publishable key or an embed token' },
+          404: { description: 'No such conversation for this key' },
+          ...errors,
+        },
+      },
+    },
+    '/v1/messages/count_tokens': {
+      post: {
+        summary:
+          "The Messages API's token count, forwarded with the operator's key and answered as Claude answers (secret keys only, as Bearer or x-api-key; one request, no tokens)",
+        security: bearer,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: { $ref: '#/components/schemas/CountTokensRequest' } },
+          },
+        },
+        responses: {
+          200: { description: "{input_tokens}: Claude's count" },
+          400: { description: 'Not JSON, no model or messages, a model not allowed here' },
+          403: { description: 'A publishable key or an embed token' },
           ...errors,
         },
       },
