@@ -90,6 +90,18 @@ export function modelSpec(id: string): ModelSpec | undefined {
 }
 
 /** The model a request runs on: the operator's allow-list first, then what the table knows. */
+/**
+ * A model the client names itself (`/v1/messages`, count_tokens) must be one the operator
+ * allows (`ALLOWED_MODELS`); with no list, any model goes to Claude, which judges it.
+ */
+export function checkAllowedModel(model: string, allowed: string[] | null): void {
+  if (allowed && !allowed.includes(model)) {
+    throw invalid(
+      `model: "${model.slice(0, 100)}" is not allowed on this service. Choose one of: ${allowed.join(', ')}.`,
+    );
+  }
+}
+
 export function pickModel(
   requested: string | undefined,
   defaultModel: string,

@@ -16,10 +16,10 @@ import type {
   StopReason,
   TextBlock,
   ToolUseBlock,
-  Usage,
 } from '@anthropic-ai/sdk/resources/messages';
 import type { TurnUsage } from '../contract/answer';
 import type { ClientEvent, Phase } from '../contract/events';
+import { mergeUsage } from './usage';
 
 /** Anything the wire can carry: the SDK's typed events, `ping`, `error`, or an unknown type. */
 export type WireEvent =
@@ -43,15 +43,6 @@ interface CompletedTurn {
 export type TurnResult =
   | { ok: true; turn: CompletedTurn }
   | { ok: false; error: { type: string; message: string }; usage: TurnUsage };
-
-/** `message_start` and `message_delta` usage: every field may be absent or null. */
-type RawUsage = {
-  input_tokens?: number | null;
-  output_tokens?: number | null;
-  cache_creation_input_tokens?: number | null;
-  cache_read_input_tokens?: number | null;
-  output_tokens_details?: { thinking_tokens?: number | null } | null;
-};
 
 type Slot = { block: ContentBlock; json?: string; closed: boolean };
 
@@ -144,7 +135,7 @@ export class StreamTranslator {
       case 'message_delta': {
         const e = event as Extract<RawMessageStreamEvent, { type: 'message_delta' }>;
         if (e.delta.stop_reason) this.#stopReason = e.delta.stop_reason;
-        this.#mergeUsage(e.usage as RawUsage);
+        this.#mergeUsage(e.usage);
         return;
       }
       case 'message_stop':
@@ -215,18 +206,8 @@ export class StreamTranslator {
     return blocks;
   }
 
-  #mergeUsage(raw: Usage | RawUsage | null | undefined) {
-    if (!raw) return;
-    const usage = raw as RawUsage;
-    const u = this.#usage;
-    if (typeof usage.input_tokens === 'number') u.input_tokens = usage.input_tokens;
-    if (typeof usage.output_tokens === 'number') u.output_tokens = usage.output_tokens;
-    if (typeof usage.cache_creation_input_tokens === 'number')
-      u.cache_creation_input_tokens = usage.cache_creation_input_tokens;
-    if (typeof usage.cache_read_input_tokens === 'number')
-      u.cache_read_input_tokens = usage.cache_read_input_tokens;
-    const thinking = usage.output_tokens_details?.thinking_tokens;
-    if (typeof thinking === 'number') u.thinking_tokens = thinking;
+  #mergeUsage(raw: Parameters<typeof mergeUsage>[1]) {
+    mergeUsage(this.#usage, raw);
   }
 }
 

@@ -9,6 +9,7 @@
 import type { MessageDeltaUsage, Usage } from '@anthropic-ai/sdk/resources/messages';
 import { createParser } from 'eventsource-parser';
 import type { TurnUsage } from '../contract/answer';
+import { mergeUsage } from './usage';
 
 export function tapUsage(
   body: ReadableStream<Uint8Array>,
@@ -28,7 +29,7 @@ export function tapUsage(
           message?: { usage?: Usage };
           usage?: MessageDeltaUsage;
         };
-        addUsage(usage, event === 'message_start' ? parsed.message?.usage : parsed.usage);
+        mergeUsage(usage, event === 'message_start' ? parsed.message?.usage : parsed.usage);
       } catch {
         // Not ours to judge: the client's SDK sees the same bytes.
       }
@@ -73,20 +74,9 @@ export function usageOf(text: string): TurnUsage {
     cache_read_input_tokens: 0,
   };
   try {
-    addUsage(usage, (JSON.parse(text) as { usage?: Usage }).usage);
+    mergeUsage(usage, (JSON.parse(text) as { usage?: Usage }).usage);
   } catch {
     // An answer that is not JSON has no usage to charge.
   }
   return usage;
-}
-
-/** Cumulative counts: a later event's figure replaces an earlier one's. */
-function addUsage(into: TurnUsage, from: Partial<Usage | MessageDeltaUsage> | undefined) {
-  if (!from) return;
-  if (typeof from.input_tokens === 'number') into.input_tokens = from.input_tokens;
-  if (typeof from.output_tokens === 'number') into.output_tokens = from.output_tokens;
-  if (typeof from.cache_creation_input_tokens === 'number')
-    into.cache_creation_input_tokens = from.cache_creation_input_tokens;
-  if (typeof from.cache_read_input_tokens === 'number')
-    into.cache_read_input_tokens = from.cache_read_input_tokens;
 }

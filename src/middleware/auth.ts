@@ -133,3 +133,14 @@ async function embedCaller(c: Context<AppEnv>, token: string) {
 async function userScope(keyId: string, user: string): Promise<string> {
   return `${keyId}~${(await sha256Hex(user)).slice(0, 24)}`;
 }
+
+/**
+ * For routes a web page must never reach (`pk_` keys and `es_` tokens get `403`), checked
+ * before the request is counted. `why`: the sentence that tells the caller what to use.
+ */
+export function requireSecretKey(why: string): MiddlewareHandler<AppEnv> {
+  return async function requireSecretKey(c, next) {
+    if (c.get('caller').kind !== 'secret') throw new ApiError('permission_error', why);
+    await next();
+  };
+}

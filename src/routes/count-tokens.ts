@@ -4,39 +4,31 @@
  * it counts in the key's request window and costs none of its tokens (counting is free
  * upstream). `conversations.ts` counts a stored conversation's next turn the same way.
  */
-import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { forward } from '../anthropic/forward';
+import { checkAllowedModel } from '../anthropic/models';
 import { settings } from '../config';
 import { countTokensRequest } from '../contract/count-tokens-request';
 import { parseJson, validateWith } from '../contract/validate';
 import type { AppEnv } from '../env';
-import { ApiError, invalid } from '../errors';
+import { ApiError } from '../errors';
 import { logError } from '../log';
+import { requireSecretKey } from '../middleware/auth';
 import { countRequest } from '../middleware/rate-limit';
 
 export const countTokens = new Hono<AppEnv>();
 
 /** Refuses web callers (`pk_` keys, `es_` tokens) before the request is counted. */
-export const secretKeysOnly: MiddlewareHandler<AppEnv> = async function secretKeysOnly(c, next) {
-  if (c.get('caller').kind !== 'secret') {
-    throw new ApiError(
-      'permission_error',
-      "Counting tokens takes a secret key (sk_…): it is for servers planning their requests, and each count is a call to Claude on the operator's account that a web page must not be able to spend.",
-    );
-  }
-  await next();
-};
+export const secretKeysOnly = requireSecretKey(
+  "Counting tokens takes a secret key (sk_…): it is for servers planning their requests, and each count is a call to Claude on the operator's account that a web page must not be able to spend.",
+);
 
 countTokens.post('/', secretKeysOnly, countRequest(), async (c) => {
   const text = await c.req.text();
   const { model } = validateWith(countTokensRequest, parseJson(text));
   const { allowedModels } = settings(c.env);
-  if (allowedModels && !allowedModels.includes(model)) {
-    throw invalid(
-      `model: "${model.slice(0, 100)}" is not allowed on this service. Choose one of: ${allowedModels.join(', ')}.`,
-    );
-  }
+  checkAllowedModel(model, allowedModels);
   c.get('log').model = model;
   // The client's own bytes: Claude answers about exactly what it was sent.
   return countUpstream(c, text);

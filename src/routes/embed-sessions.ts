@@ -16,21 +16,18 @@ import type { AppEnv } from '../env';
 import { ApiError, invalid } from '../errors';
 import { randomToken } from '../lib/crypto';
 import { limitsFor } from '../limits/policy';
+import { requireSecretKey } from '../middleware/auth';
 import { mintEmbedToken } from '../middleware/embed-token';
 import { countRequest } from '../middleware/rate-limit';
 import { allowTokenOrigin } from '../store/origins';
 
 export const embedSessions = new Hono<AppEnv>();
 
-embedSessions.use(async function secretKeysOnly(c, next) {
-  if (c.get('caller').kind !== 'secret') {
-    throw new ApiError(
-      'permission_error',
-      "Embed session tokens are minted by a site's backend with its secret key (sk_…), never from a web page.",
-    );
-  }
-  await next();
-});
+embedSessions.use(
+  requireSecretKey(
+    "Embed session tokens are minted by a site's backend with its secret key (sk_…), never from a web page.",
+  ),
+);
 embedSessions.use(countRequest());
 
 embedSessions.post('/', async (c) => {

@@ -11,6 +11,7 @@ import { conversationFor } from '../conversation/object';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { randomToken } from '../lib/crypto';
+import { requireSecretKey } from '../middleware/auth';
 import { countAlongside, countRequest } from '../middleware/rate-limit';
 import { newConversationId } from '../store/conversations';
 import { logError } from '../log';
@@ -19,15 +20,11 @@ import { checkCallbackUrl } from '../webhooks/callback-url';
 
 export const jobs = new Hono<AppEnv>();
 
-jobs.use(async function secretKeysOnly(c, next) {
-  if (c.get('caller').kind !== 'secret') {
-    throw new ApiError(
-      'permission_error',
-      'Jobs take a secret key (sk_…): publishable keys and embed session tokens live in web pages, and job results go to servers.',
-    );
-  }
-  await next();
-});
+jobs.use(
+  requireSecretKey(
+    'Jobs take a secret key (sk_…): publishable keys and embed session tokens live in web pages, and job results go to servers.',
+  ),
+);
 
 /** `job_<the conversation's id>_<random>`: the id names the object that holds the job. */
 const JOB_ID = /^job_([A-Za-z0-9]{1,64})_([A-Za-z0-9]{16})$/;

@@ -7,40 +7,34 @@
  */
 import { Hono } from 'hono';
 import { forward } from '../anthropic/forward';
+import { checkAllowedModel } from '../anthropic/models';
 import { tapUsage, usageOf } from '../anthropic/usage-tap';
 import type { TurnUsage } from '../contract/answer';
 import { type MessagesRequest, messagesRequest } from '../contract/messages-request';
 import { parseJson, validateWith } from '../contract/validate';
 import { settings } from '../config';
 import type { AppEnv } from '../env';
-import { ApiError, invalid } from '../errors';
+import { ApiError } from '../errors';
 import { endTurn, startTurn } from '../limits/admission';
 import { estimateTurnInput } from '../limits/estimate';
 import { rateLimitHeaders, refusalError } from '../limits/policy';
 import { logError } from '../log';
+import { requireSecretKey } from '../middleware/auth';
 import { setHeaders, ticketFor } from '../middleware/rate-limit';
 
 export const messages = new Hono<AppEnv>();
 
-messages.use(async function secretKeysOnly(c, next) {
-  if (c.get('caller').kind !== 'secret') {
-    throw new ApiError(
-      'permission_error',
-      '/v1/messages takes a secret key (sk_…): the client holds the whole conversation, thinking signatures included, which a web page must never see. Web pages use /v1/chat.',
-    );
-  }
-  await next();
-});
+messages.use(
+  requireSecretKey(
+    '/v1/messages takes a secret key (sk_…): the client holds the whole conversation, thinking signatures included, which a web page must never see. Web pages use /v1/chat.',
+  ),
+);
 
 messages.post('/', async (c) => {
   const text = await c.req.text();
   const body = validateWith(messagesRequest, parseJson(text));
   const { allowedModels } = settings(c.env);
-  if (allowedModels && !allowedModels.includes(body.model)) {
-    throw invalid(
-      `model: "${body.model.slice(0, 100)}" is not allowed on this service. Choose one of: ${allowedModels.join(', ')}.`,
-    );
-  }
+  checkAllowedModel(body.model, allowedModels);
   const user = body.metadata?.user_id ?? undefined;
   Object.assign(c.get('log'), { model: body.model, ...(user !== undefined ? { user } : {}) });
 
