@@ -42,6 +42,61 @@ const errors = {
 };
 const bearer = [{ bearer: [] }];
 
+/**
+ * A turn's SSE events (contract/events.ts), each frame `id: <turn>:<seq>`, `event: <name>`,
+ * `data: <JSON>`. OpenAPI 3.1 has no type for a stream of events, so the stream's schema is
+ * one of its frames, each named by its `event`.
+ */
+const sseEvent = (event: string, data: Record<string, unknown>, required: string[]) => ({
+  type: 'object',
+  required: ['id', 'event', 'data'],
+  properties: {
+    id: { type: 'string', pattern: '^[1-9][0-9]*:[0-9]+$', description: '<turn>:<seq>' },
+    event: { const: event },
+    data: { type: 'object', required, properties: data },
+  },
+});
+const usageSchema = {
+  type: 'object',
+  properties: Object.fromEntries(
+    [
+      'input_tokens',
+      'output_tokens',
+      'cache_creation_input_tokens',
+      'cache_read_input_tokens',
+      'thinking_tokens',
+    ].map((name) => [name, { type: 'integer' }]),
+  ),
+};
+const turnEvent = {
+  description:
+    'One frame of a turn\'s event stream (id, event, JSON data); comment lines ": ping" keep an idle stream open',
+  oneOf: [
+    sseEvent('conversation', { conversation_id: { type: 'string' }, turn: { type: 'integer' } }, [
+      'conversation_id',
+      'turn',
+    ]),
+    sseEvent('status', { phase: { enum: ['thinking', 'answering'] } }, ['phase']),
+    sseEvent('text', { text: { type: 'string' } }, ['text']),
+    sseEvent('tool_use', { id: { type: 'string' }, name: { type: 'string' }, input: {} }, [
+      'id',
+      'name',
+      'input',
+    ]),
+    sseEvent(
+      'done',
+      { stop_reason: { type: ['string', 'null'] }, usage: usageSchema, turn: { type: 'integer' } },
+      ['stop_reason', 'usage', 'turn'],
+    ),
+    sseEvent('error', { type: { type: 'string' }, message: { type: 'string' } }, [
+      'type',
+      'message',
+    ]),
+    sseEvent('cancelled', { turn: { type: 'integer' } }, ['turn']),
+  ],
+};
+const eventStream = { schema: { $ref: '#/components/schemas/TurnEvent' } };
+
 const spec = {
   openapi: '3.1.0',
   info: {
@@ -61,6 +116,7 @@ const spec = {
       NewKey: schema(newKeyRequest),
       RotateWebhookSecret: schema(rotateSecretRequest),
       Error: error,
+      TurnEvent: turnEvent,
     },
   },
   paths: {
@@ -76,7 +132,7 @@ const spec = {
           200: {
             description:
               'JSON answer {conversation_id, turn, content, stop_reason, usage}, or an SSE stream of conversation, status, text, tool_use, done | error events',
-            content: { 'application/json': {}, 'text/event-stream': {} },
+            content: { 'application/json': {}, 'text/event-stream': eventStream },
           },
           ...errors,
         },
@@ -116,7 +172,7 @@ const spec = {
           'Reattach to a turn: the events after the id, byte for byte as first sent, then the live ones to done, error or cancelled; without an id the running turn from its start, or else the last finished turn',
         security: bearer,
         responses: {
-          200: { description: 'The events', content: { 'text/event-stream': {} } },
+          200: { description: 'The events', content: { 'text/event-stream': eventStream } },
           204: {
             description: 'The id is the last event of a turn that has ended: nothing follows',
           },

@@ -16,6 +16,41 @@ describe('GET /openapi.json', () => {
     expect((spec as { openapi: string }).openapi).toMatch(/^3\.1\./);
   });
 
+  it("describes a turn's SSE events as the edge sends them: every frame has a documented event and its required data", async () => {
+    const spec = (await (await fetch(`${edge}/openapi.json`)).json()) as any;
+    const documented = new Map<string, string[]>(
+      spec.components.schemas.TurnEvent.oneOf.map((e: any) => [
+        e.properties.event.const,
+        e.properties.data.required,
+      ]),
+    );
+    const minted = await fetch(`${edge}/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'openapi-sse', kind: 'secret' }),
+    });
+    const { key } = (await minted.json()) as { key: string };
+    const text = await (
+      await fetch(`${edge}/v1/chat`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'hi', stream: true }),
+      })
+    ).text();
+    const frames = text.split('\n\n').filter((f) => f.startsWith('id: '));
+    expect(frames.length).toBeGreaterThan(3);
+    for (const frame of frames) {
+      const [, id, event, data] = /^id: (.+)\nevent: (.+)\ndata: (.+)$/.exec(frame)!;
+      expect(id).toMatch(
+        new RegExp(spec.components.schemas.TurnEvent.oneOf[0].properties.id.pattern),
+      );
+      expect(documented.has(event!), event).toBe(true);
+      expect(Object.keys(JSON.parse(data!))).toEqual(
+        expect.arrayContaining(documented.get(event!)!),
+      );
+    }
+  });
+
   it('documents nothing the edge does not serve: every operation reaches a route', async () => {
     const spec = (await (await fetch(`${edge}/openapi.json`)).json()) as {
       paths: Record<string, Record<string, unknown>>;
