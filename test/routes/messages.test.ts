@@ -3,6 +3,7 @@ import Anthropic, { APIError, AuthenticationError, RateLimitError } from '@anthr
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { auth, call, createKey, expectError } from '../helpers/api';
+import { until } from '../helpers/time';
 import { messagesCallsSince, upstream, UPSTREAM_KEY } from '../helpers/upstream';
 
 const sdk = (apiKey: string) =>
@@ -192,6 +193,28 @@ describe('POST /v1/messages', () => {
     const used = await usageOf(key);
     expect(used.open_streams).toBe(0);
     expect(used.tokens_today).toBeGreaterThan(0);
+  });
+
+  it('frees the slot and charges what was used when the client goes away mid-stream', async () => {
+    const { key } = await createKey();
+    const res = await call('/v1/messages', {
+      method: 'POST',
+      headers: auth(key),
+      json: {
+        model: 'claude-opus-4-8',
+        max_tokens: 4000,
+        stream: true,
+        messages: [{ role: 'user', content: 'long [sim:words=3000] [sim:text_delay_ms=5]' }],
+      },
+    });
+    const reader = res.body!.getReader();
+    let seen = '';
+    while (!seen.includes('text_delta'))
+      seen += new TextDecoder().decode((await reader.read()).value);
+    expect((await usageOf(key)).open_streams).toBe(1);
+    await reader.cancel();
+    await until(async () => (await usageOf(key)).open_streams === 0);
+    expect((await usageOf(key)).tokens_today).toBeGreaterThan(0);
   });
 
   it('passes an upstream refusal through with its status and retry-after', async () => {
