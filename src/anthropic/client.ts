@@ -1,17 +1,33 @@
 /**
  * The upstream client, built per request: the SDK captures `fetch` and reads
  * `process.env` at construction, so a module-scope client would escape test interceptors
- * and could pick up a key nobody passed. `BaseAnthropic` + `Messages` keeps every other API
- * resource out of the bundle (about half the size of the full `Anthropic` class).
+ * and could pick up a key nobody passed. `BaseAnthropic` alone, without the `Messages`
+ * resource (its `stream()` helper, batches, partial-JSON parser) or any other, keeps the
+ * bundle small: the edge only ever posts a streamed request and reads the raw bytes itself.
  */
 import { BaseAnthropic } from '@anthropic-ai/sdk/client';
-import { Messages } from '@anthropic-ai/sdk/resources/messages';
+import type { MessageCreateParamsStreaming } from '@anthropic-ai/sdk/resources/messages';
 
 /** A 429 is retried only when the upstream says it clears soon; one without `retry-after` may be a spend cap. */
 const MAX_RETRY_AFTER_SECONDS = 5;
 
-export function createMessagesClient(env: Env): Messages {
-  const client = new BaseAnthropic({
+/**
+ * `POST /v1/messages` with `stream: true`, answered by the raw `Response`: the SDK builds,
+ * sends and (before the first byte only) retries the request and turns an error status into
+ * its typed error; the caller reads the body.
+ */
+export function postStreamingMessage(
+  env: Env,
+  body: MessageCreateParamsStreaming,
+  options: { signal: AbortSignal; headers?: Record<string, string> },
+): Promise<Response> {
+  return upstreamClient(env)
+    .post('/v1/messages', { body, stream: true, ...options })
+    .asResponse();
+}
+
+function upstreamClient(env: Env): BaseAnthropic {
+  return new BaseAnthropic({
     apiKey: env.ANTHROPIC_API_KEY || 'missing-upstream-key',
     baseURL: env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com',
     fetch: upstreamFetch,
@@ -21,7 +37,6 @@ export function createMessagesClient(env: Env): Messages {
     logLevel: 'off',
     openTelemetry: false,
   });
-  return new Messages(client);
 }
 
 async function upstreamFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {

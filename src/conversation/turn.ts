@@ -8,7 +8,7 @@ import type {
   MessageCreateParamsStreaming,
   MessageParam,
 } from '@anthropic-ai/sdk/resources/messages';
-import { createMessagesClient } from '../anthropic/client';
+import { postStreamingMessage } from '../anthropic/client';
 import { readEvents } from '../anthropic/events';
 import { StreamTranslator } from '../anthropic/stream';
 import { upstreamError } from '../anthropic/upstream-error';
@@ -75,25 +75,20 @@ export async function runTurn(
     Math.min(1000, Math.max(10, Math.floor(input.idleTimeoutMs / 4))),
   );
   try {
-    // The SDK builds, sends and (before the first byte only) retries the request and turns
-    // an error status into its typed error; the body is then read here, a chunk at a time.
-    const response = await createMessagesClient(env)
-      .create(
-        {
-          ...params,
-          // Asks Claude why the prompt cache missed against the previous turn, if it did.
-          diagnostics: { previous_message_id: conversation.last_message_id ?? null },
-          messages,
-          stream: true,
-        },
-        {
-          signal: abort.signal,
-          ...(input.betas.length > 0
-            ? { headers: { 'anthropic-beta': input.betas.join(',') } }
-            : {}),
-        },
-      )
-      .asResponse();
+    const response = await postStreamingMessage(
+      env,
+      {
+        ...params,
+        // Asks Claude why the prompt cache missed against the previous turn, if it did.
+        diagnostics: { previous_message_id: conversation.last_message_id ?? null },
+        messages,
+        stream: true,
+      },
+      {
+        signal: abort.signal,
+        ...(input.betas.length > 0 ? { headers: { 'anthropic-beta': input.betas.join(',') } } : {}),
+      },
+    );
     lastByteAt = Date.now();
     if (!response.body) throw new Error('Claude answered without a body.');
     await readEvents(response.body, (event) => translator.push(event), {
