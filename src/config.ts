@@ -8,6 +8,9 @@
 const KV_MIN_TTL_SECONDS = 60;
 /** The Messages API's own request limit; a larger body could never be forwarded. */
 const UPSTREAM_MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** The smallest compaction trigger the API takes (`compact_20260112`), and its default. */
+export const MIN_COMPACT_AT_INPUT_TOKENS = 50_000;
+const DEFAULT_COMPACT_AT_INPUT_TOKENS = 150_000;
 
 export interface Settings {
   defaultModel: string;
@@ -19,6 +22,8 @@ export interface Settings {
   upstreamIdleTimeoutMs: number;
   /** Prompt-cache TTL for turns whose key sets none; null: caching off. */
   promptCacheTtl: '5m' | '1h' | null;
+  /** Input size at which Claude compacts a conversation's history (models that can). */
+  compactAtInputTokens: number;
 }
 
 /** A positive integer var ("1000000", "1_000_000", "1,000,000", "1e6"), or the fallback when unset or malformed. */
@@ -51,5 +56,9 @@ export function settings(env: Env): Settings {
     upstreamIdleTimeoutMs: positiveInt(env.UPSTREAM_IDLE_TIMEOUT_MS, 120_000),
     promptCacheTtl:
       env.PROMPT_CACHE_TTL === '5m' ? '5m' : env.PROMPT_CACHE_TTL === 'off' ? null : '1h',
+    compactAtInputTokens: Math.max(
+      positiveInt(env.COMPACT_AT_INPUT_TOKENS, DEFAULT_COMPACT_AT_INPUT_TOKENS),
+      MIN_COMPACT_AT_INPUT_TOKENS,
+    ),
   };
 }

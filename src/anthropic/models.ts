@@ -22,6 +22,12 @@ export interface ModelSpec {
   maxOutputTokens: number;
   /** `speed: "fast"`: generally available, behind the `fast-mode-2026-02-01` beta, or not at all. */
   fastMode: 'yes' | 'beta' | 'no';
+  /**
+   * Server-side compaction (`compact_20260112`, beta `compact-2026-01-12`): the models the
+   * compaction docs name (reference long-conversations.md §1). Elsewhere a conversation that
+   * outgrows the context window ends with a 400 that says so.
+   */
+  compaction: boolean;
 }
 
 type Rules = Omit<ModelSpec, 'id'>;
@@ -33,6 +39,7 @@ const ALWAYS_ON: Rules = {
   forcedToolChoice: false,
   maxOutputTokens: 128_000,
   fastMode: 'no',
+  compaction: true,
 };
 const ADAPTIVE: Rules = {
   adaptive: true,
@@ -41,6 +48,7 @@ const ADAPTIVE: Rules = {
   forcedToolChoice: true,
   maxOutputTokens: 128_000,
   fastMode: 'no',
+  compaction: true,
 };
 const ADAPTIVE_OR_MANUAL: Rules = { ...ADAPTIVE, manualBudget: true };
 const MANUAL_ONLY: Rules = {
@@ -50,13 +58,16 @@ const MANUAL_ONLY: Rules = {
   forcedToolChoice: true,
   maxOutputTokens: 64_000,
   fastMode: 'no',
+  compaction: false,
 };
 
 const TABLE: Record<string, Rules> = {
   // Fast mode per the fast-mode docs (2026-11): GA on Fable/Mythos 5.2 and Opus 5.5; preview
   // behind the beta header on Opus 5 and Opus 4.8 (whose fast mode is removed 2026-11-30).
-  'claude-fable-5-2': { ...ALWAYS_ON, fastMode: 'yes' },
-  'claude-mythos-5-2': { ...ALWAYS_ON, fastMode: 'yes' },
+  // Compaction is documented up to the 5.1 generation and Opus 5.5; not (yet) on the 5.2
+  // models, Sonnet 5.5 and Haiku 5.5.
+  'claude-fable-5-2': { ...ALWAYS_ON, fastMode: 'yes', compaction: false },
+  'claude-mythos-5-2': { ...ALWAYS_ON, fastMode: 'yes', compaction: false },
   'claude-fable-5-1': ALWAYS_ON,
   'claude-mythos-5-1': ALWAYS_ON,
   // Fable 5 / Mythos 5 reject `enabled` and `disabled` but take a forced tool_choice.
@@ -69,9 +80,14 @@ const TABLE: Record<string, Rules> = {
   'claude-opus-5': { ...ADAPTIVE, fastMode: 'beta' },
   'claude-opus-4-8': { ...ADAPTIVE, fastMode: 'beta' },
   'claude-opus-4-7': ADAPTIVE,
-  'claude-sonnet-5-5': { ...ADAPTIVE, off: 'between_tools', forcedToolChoice: false },
+  'claude-sonnet-5-5': {
+    ...ADAPTIVE,
+    off: 'between_tools',
+    forcedToolChoice: false,
+    compaction: false,
+  },
   'claude-sonnet-5': ADAPTIVE,
-  'claude-haiku-5-5': ADAPTIVE,
+  'claude-haiku-5-5': { ...ADAPTIVE, compaction: false },
   'claude-opus-4-6': ADAPTIVE_OR_MANUAL,
   'claude-sonnet-4-6': ADAPTIVE_OR_MANUAL,
   'claude-opus-4-5': MANUAL_ONLY,

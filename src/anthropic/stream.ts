@@ -5,14 +5,16 @@
  *
  * What the wire may carry (reference §2): zero or more empty `thinking_delta`s before the
  * single `signature_delta` (which replaces, never appends); several thinking blocks per
- * turn; `ping`s anywhere; event and block types added after this was written; a block with
+ * turn; a `compaction` block first, filled by one `compaction_delta`; `ping`s anywhere; event and block types added after this was written; a block with
  * no deltas; a `tool_use` cut off by max_tokens without `content_block_stop`; and an
  * `error` event after the HTTP 200.
  */
+import type { BetaCompactionContentBlockDelta } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type {
   CacheMissReason,
   ContentBlock,
   RawMessageStreamEvent,
+  RefusalStopDetails,
   StopReason,
   TextBlock,
   ToolUseBlock,
@@ -35,6 +37,8 @@ interface CompletedTurn {
   /** Every block in order, thinking and redacted_thinking included, to be replayed as is. */
   content: ContentBlock[];
   stop_reason: StopReason | null;
+  /** Claude's details of a refusal (null for other stop reasons). */
+  stop_details: RefusalStopDetails | null;
   usage: TurnUsage;
   /** Why the prompt cache missed, when the request asked (`diagnostics.previous_message_id`). */
   cache_miss_reason: CacheMissReason | null;
@@ -52,6 +56,7 @@ export class StreamTranslator {
   #id = '';
   #model = '';
   #stopReason: StopReason | null = null;
+  #stopDetails: RefusalStopDetails | null = null;
   #usage: TurnUsage = {
     input_tokens: 0,
     output_tokens: 0,
@@ -71,6 +76,7 @@ export class StreamTranslator {
         this.#id = message.id;
         this.#model = message.model;
         this.#cacheMissReason = message.diagnostics?.cache_miss_reason ?? null;
+        if (message.stop_details) this.#stopDetails = message.stop_details;
         this.#mergeUsage(message.usage);
         return;
       }
@@ -83,7 +89,8 @@ export class StreamTranslator {
           closed: false,
           json: block.type === 'tool_use' ? '' : undefined,
         };
-        if (block.type === 'thinking' || block.type === 'redacted_thinking')
+        if ((block.type as string) === 'compaction') this.#enter('compacting');
+        else if (block.type === 'thinking' || block.type === 'redacted_thinking')
           this.#enter('thinking');
         else if (block.type === 'text' || block.type === 'tool_use') this.#enter('answering');
         return;
@@ -114,6 +121,9 @@ export class StreamTranslator {
               block.citations = [...(block.citations ?? []), delta.citation];
             return;
           default:
+            if ((delta as { type: string }).type === 'compaction_delta') {
+              compact(block, delta as unknown as BetaCompactionContentBlockDelta);
+            }
             return;
         }
       }
@@ -135,6 +145,7 @@ export class StreamTranslator {
       case 'message_delta': {
         const e = event as Extract<RawMessageStreamEvent, { type: 'message_delta' }>;
         if (e.delta.stop_reason) this.#stopReason = e.delta.stop_reason;
+        if (e.delta.stop_details) this.#stopDetails = e.delta.stop_details;
         this.#mergeUsage(e.usage);
         return;
       }
@@ -180,6 +191,7 @@ export class StreamTranslator {
         model: this.#model,
         content: this.#completedBlocks(),
         stop_reason: this.#stopReason,
+        stop_details: this.#stopDetails,
         usage: this.#usage,
         cache_miss_reason: this.#cacheMissReason,
       },
@@ -209,6 +221,18 @@ export class StreamTranslator {
   #mergeUsage(raw: Parameters<typeof mergeUsage>[1]) {
     mergeUsage(this.#usage, raw);
   }
+}
+
+/** The one `compaction_delta` carries the block's final value (the SDK assigns it too). */
+function compact(block: ContentBlock, delta: BetaCompactionContentBlockDelta): void {
+  const target = block as unknown as {
+    type: string;
+    content?: unknown;
+    encrypted_content?: unknown;
+  };
+  if (target.type !== 'compaction') return;
+  target.content = delta.content;
+  if ('encrypted_content' in delta) target.encrypted_content = delta.encrypted_content;
 }
 
 function parseInput(json: string): unknown {

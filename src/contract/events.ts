@@ -4,7 +4,8 @@
  */
 import type { TurnAnswer } from './answer';
 
-export type Phase = 'thinking' | 'answering';
+/** `compacting`: Claude is summarising the conversation's history before it answers. */
+export type Phase = 'compacting' | 'thinking' | 'answering';
 
 /** The events Claude's stream turns into while the turn runs (anthropic/stream.ts). */
 export type ClientEvent =
@@ -16,6 +17,6 @@ export type ClientEvent =
 export type TurnEvent =
   | { event: 'conversation'; data: { conversation_id: string; turn: number } }
   | ClientEvent
-  | { event: 'done'; data: Pick<TurnAnswer, 'stop_reason' | 'usage' | 'turn'> }
+  | { event: 'done'; data: Pick<TurnAnswer, 'stop_reason' | 'stop_details' | 'usage' | 'turn'> }
   | { event: 'error'; data: { type: string; message: string } }
   | { event: 'cancelled'; data: { turn: number } };

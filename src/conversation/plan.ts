@@ -6,6 +6,7 @@
  */
 import type { MessageParam, ToolResultBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { cacheTtlFor, withCacheBreakpoints } from '../anthropic/caching';
+import { COMPACTION_BETA, compactionConfig } from '../anthropic/compaction';
 import { planLatency } from '../anthropic/latency';
 import { pickModel } from '../anthropic/models';
 import { planThinking } from '../anthropic/thinking';
@@ -81,10 +82,14 @@ export function planTurn(
         ...(latency.service_tier ? { service_tier: latency.service_tier } : {}),
         // Lets Anthropic tell this key's end users apart when it looks into abuse.
         ...(body.user !== undefined ? { metadata: { user_id: body.user } } : {}),
+        // A conversation that grows past the trigger is summarised by Claude, not ended.
+        ...(model.compaction
+          ? { context_management: compactionConfig(config.compactAtInputTokens) }
+          : {}),
       },
       cacheTtlFor(key.prompt_cache_ttl, config.promptCacheTtl),
     ),
-    betas: latency.betas,
+    betas: model.compaction ? [...latency.betas, COMPACTION_BETA] : latency.betas,
     ttlSeconds: config.conversationTtlSeconds,
     idleTimeoutMs: config.upstreamIdleTimeoutMs,
   };

@@ -57,8 +57,9 @@ export async function runToEnd(
     await finish(outcome);
     await endTurn(env, job.ticket, outcome.ok ? outcome.answer.usage : outcome.usage);
     if (outcome.ok) {
-      const { stop_reason, usage, turn } = outcome.answer;
-      log.append({ event: 'done', data: { stop_reason, usage, turn } });
+      const { stop_reason, stop_details, usage, turn } = outcome.answer;
+      const details = stop_details ? { stop_details } : {};
+      log.append({ event: 'done', data: { stop_reason, ...details, usage, turn } });
     } else if (stop.reason instanceof TurnStopped && stop.reason.why === 'cancelled') {
       log.append({ event: 'cancelled', data: { turn: input.conversation.turns + 1 } });
     } else {

@@ -142,7 +142,8 @@ export function replayEvents(answer: TurnAnswer): TurnEvent[] {
         data: { id: block.id, name: block.name, input: block.input },
       });
   }
-  const { stop_reason, usage, turn } = answer;
-  events.push({ event: 'done', data: { stop_reason, usage, turn } });
+  const { stop_reason, stop_details, usage, turn } = answer;
+  const details = stop_details ? { stop_details } : {};
+  events.push({ event: 'done', data: { stop_reason, ...details, usage, turn } });
   return events;
 }

@@ -4,21 +4,33 @@
  * arrive, and store the turn only after `message_stop`. A failed turn stores nothing, so
  * the conversation stays at its last good state.
  */
+import type { BetaContextManagementConfig } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type {
   MessageCreateParamsStreaming,
   MessageParam,
+  RefusalStopDetails,
 } from '@anthropic-ai/sdk/resources/messages';
 import { postStreamingMessage } from '../anthropic/client';
+import { isCompaction, upstreamHistory } from '../anthropic/compaction';
+import { modelSpec } from '../anthropic/models';
 import { readEvents } from '../anthropic/events';
 import { StreamTranslator } from '../anthropic/stream';
 import { upstreamError } from '../anthropic/upstream-error';
-import { type TurnAnswer, type TurnUsage, visibleContent } from '../contract/answer';
+import {
+  type StopDetails,
+  type TurnAnswer,
+  type TurnUsage,
+  visibleContent,
+} from '../contract/answer';
 import type { ClientEvent } from '../contract/events';
 import { ApiError, statusFor } from '../errors';
 import { logLine } from '../log';
 import { type Conversation, saveConversation } from '../store/conversations';
 
-type UpstreamParams = Omit<MessageCreateParamsStreaming, 'messages' | 'stream'>;
+type UpstreamParams = Omit<MessageCreateParamsStreaming, 'messages' | 'stream'> & {
+  /** Beta: server-side compaction (anthropic/compaction.ts). */
+  context_management?: BetaContextManagementConfig;
+};
 
 export interface TurnInput {
   /** The conversation as stored before this turn (a new one has no messages). */
@@ -81,7 +93,8 @@ export async function runTurn(
         ...params,
         // Asks Claude why the prompt cache missed against the previous turn, if it did.
         diagnostics: { previous_message_id: conversation.last_message_id ?? null },
-        messages,
+        // What a compaction summarised is not sent again (the whole history is still stored).
+        messages: [...upstreamHistory(conversation.messages), userMessage],
         stream: true,
       },
       {
@@ -106,7 +119,7 @@ export async function runTurn(
               'timeout_error',
               `Claude sent nothing for ${Math.round(input.idleTimeoutMs / 1000)} s, so the turn was ended. Send it again.`,
             )
-          : upstreamError(err);
+          : outgrown(upstreamError(err), params.model);
     return { ok: false, error, usage: translator.usage };
   } finally {
     clearInterval(watchdog);
@@ -127,21 +140,56 @@ export async function runTurn(
     });
   }
   const now = new Date().toISOString();
+  const number = conversation.turns + 1;
+  // Claude asks for a refused exchange to be taken out before the conversation goes on, or
+  // it keeps refusing: the turn is counted and marked, but not added to the history.
+  const refused = turn.stop_reason === 'refusal';
+  const compacted = turn.content.some(isCompaction);
   const updated: Conversation = {
     ...conversation,
     model: params.model,
     updated_at: now,
-    turns: conversation.turns + 1,
+    turns: number,
     last_message_id: turn.id,
     last_answer: { stop_reason: turn.stop_reason, usage: turn.usage },
-    context_tokens:
-      turn.usage.input_tokens +
-      turn.usage.cache_creation_input_tokens +
-      turn.usage.cache_read_input_tokens +
-      turn.usage.output_tokens,
-    messages: [...messages, { role: 'assistant', content: turn.content }],
+    // The context the next turn starts from: after a compaction, the summary and what
+    // followed it (Claude's top-level usage is that pass alone).
+    context_tokens: refused
+      ? conversation.context_tokens
+      : turn.usage.input_tokens +
+        turn.usage.cache_creation_input_tokens +
+        turn.usage.cache_read_input_tokens +
+        turn.usage.output_tokens,
+    messages: refused
+      ? conversation.messages
+      : [...messages, { role: 'assistant', content: turn.content }],
+    ...(compacted
+      ? {
+          compactions: [
+            ...(conversation.compactions ?? []),
+            { turn: number, at: now, summarized_turns: conversation.turns },
+          ],
+        }
+      : {}),
+    ...(refused
+      ? {
+          refusals: [
+            ...(conversation.refusals ?? []),
+            {
+              turn: number,
+              at: now,
+              category: turn.stop_details?.category ?? null,
+              explanation: turn.stop_details?.explanation ?? null,
+            },
+          ],
+        }
+      : {}),
   };
   await saveConversation(env.CONVERSATIONS, updated, input.ttlSeconds);
+  if (compacted) {
+    logLine({ event: 'compaction', conversation_id: conversation.id, turn: number });
+  }
+  const stopDetails = detailsOf(turn.stop_reason, turn.stop_details, params.model);
   return {
     ok: true,
     conversation: updated,
@@ -150,9 +198,54 @@ export async function runTurn(
       turn: updated.turns,
       content: visibleContent(turn.content),
       stop_reason: turn.stop_reason,
+      ...(stopDetails ? { stop_details: stopDetails } : {}),
       usage: turn.usage,
     },
   };
+}
+
+/** What the client is told, in words, about how the answer stopped (null: nothing to add). */
+function detailsOf(
+  reason: string | null,
+  refusal: RefusalStopDetails | null,
+  model: string,
+): StopDetails | null {
+  if (reason === 'refusal') {
+    return (
+      refusal ?? {
+        type: 'refusal',
+        category: null,
+        explanation: 'Claude declined to answer this message.',
+      }
+    );
+  }
+  if (reason === 'model_context_window_exceeded') {
+    return {
+      type: 'model_context_window_exceeded',
+      explanation: modelSpec(model)?.compaction
+        ? `The answer stopped early because the conversation filled ${model}'s context window. The turn is stored; Claude compacts the history on a following turn, so the conversation can go on.`
+        : `The answer stopped early because the conversation filled ${model}'s context window, which this model cannot compact. The turn is stored, but further turns may be refused: start a new conversation (send a summary of this one as its first message to carry it over), or use a model that compacts long conversations.`,
+    };
+  }
+  return null;
+}
+
+/**
+ * Claude's "prompt is too long": the history no longer fits the model's context window.
+ * Said in words, with what to do; the conversation stays at its last good state.
+ */
+function outgrown(error: ApiError, model: string): ApiError {
+  if (error.type !== 'invalid_request_error' || !/prompt is too long/i.test(error.message)) {
+    return error;
+  }
+  const how = modelSpec(model)?.compaction
+    ? `Even after compaction the conversation does not fit; a very large message may be the cause: send a shorter one.`
+    : `${model} cannot compact a conversation's history. Start a new conversation (send a summary of this one as its first message to carry it over), or use a model that compacts long conversations.`;
+  return new ApiError(
+    'invalid_request_error',
+    `This conversation has outgrown ${model}'s context window (${error.message}). Nothing of this turn was stored. ${how}`,
+    400,
+  );
 }
 
 /** An `error` event after the 200, or a stream that ended early: the upstream's own type. */

@@ -153,11 +153,19 @@ export async function cancelTurn(env: Env, ticket: TurnTicket): Promise<void> {
  */
 function chargeFor(usage: TurnUsage | undefined): TokenCharge {
   if (!usage) return { tokens: 0, cache_creation: 0, cache_read: 0 };
-  const cache_creation = usage.cache_creation_input_tokens;
-  const cache_read = usage.cache_read_input_tokens;
-  return {
-    tokens: usage.input_tokens + usage.output_tokens + cache_creation + cache_read,
-    cache_creation,
-    cache_read,
-  };
+  // A compaction is work Claude did for the turn: it is charged like the answer.
+  const parts = usage.compaction ? [usage, usage.compaction] : [usage];
+  let tokens = 0;
+  let cache_creation = 0;
+  let cache_read = 0;
+  for (const part of parts) {
+    tokens +=
+      part.input_tokens +
+      part.output_tokens +
+      part.cache_creation_input_tokens +
+      part.cache_read_input_tokens;
+    cache_creation += part.cache_creation_input_tokens;
+    cache_read += part.cache_read_input_tokens;
+  }
+  return { tokens, cache_creation, cache_read };
 }

@@ -4,6 +4,7 @@
  * the next turn (`POST …/count_tokens`).
  */
 import { Hono } from 'hono';
+import { upstreamHistory } from '../anthropic/compaction';
 import { countTokensParams } from '../anthropic/count-tokens';
 import { settings } from '../config';
 import { conversationCountRequest } from '../contract/count-tokens-request';
@@ -144,6 +145,10 @@ conversations.post('/:id/count_tokens', secretKeysOnly, async (c) => {
     stored,
   );
   c.get('log').conversation_id = id;
-  const messages = [...turn.conversation.messages, turn.userMessage];
-  return countUpstream(c, JSON.stringify(countTokensParams(turn.params, messages)));
+  const messages = [...upstreamHistory(turn.conversation.messages), turn.userMessage];
+  return countUpstream(
+    c,
+    JSON.stringify(countTokensParams(turn.params, messages)),
+    new Headers(turn.betas.length > 0 ? { 'anthropic-beta': turn.betas.join(',') } : {}),
+  );
 });

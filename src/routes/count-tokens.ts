@@ -35,10 +35,15 @@ countTokens.post('/', secretKeysOnly, countRequest(), async (c) => {
 });
 
 /** Claude's count of `body`, its answer passed on as it is (status, body, `retry-after`). */
-export async function countUpstream(c: Context<AppEnv>, body: string): Promise<Response> {
+/** `headers`: the `anthropic-version` / `anthropic-beta` to send (default: the client's). */
+export async function countUpstream(
+  c: Context<AppEnv>,
+  body: string,
+  headers: Headers = c.req.raw.headers,
+): Promise<Response> {
   let upstream: Response;
   try {
-    upstream = await forward(c.env, '/v1/messages/count_tokens', body, c.req.raw.headers);
+    upstream = await forward(c.env, '/v1/messages/count_tokens', body, headers);
   } catch (err) {
     logError('count_tokens', err, { key_id: c.get('apiKey').id });
     throw new ApiError(

@@ -40,8 +40,20 @@ export interface Conversation {
   last_answer?: { stop_reason: string | null; usage: TurnUsage };
   created_at: string;
   updated_at: string;
-  /** Completed assistant turns. */
+  /** Completed assistant turns (refused ones included). */
   turns: number;
+  /**
+   * Turns whose answer began with a server-side compaction of everything before it: from
+   * then on the history is sent upstream from that block (anthropic/compaction.ts).
+   */
+  compactions?: Array<{ turn: number; at: string; summarized_turns: number }>;
+  /** Refused turns: counted, but their exchange is not in `messages` (Claude asks for that). */
+  refusals?: Array<{
+    turn: number;
+    at: string;
+    category: string | null;
+    explanation: string | null;
+  }>;
   /** The Messages API history, byte-faithful: user turns, tool results, assistant turns. */
   messages: MessageParam[];
 }
@@ -92,6 +104,8 @@ export function transcript(conversation: Conversation) {
     ...(conversation.thinking_changes?.length
       ? { thinking_changes: conversation.thinking_changes }
       : {}),
+    ...(conversation.compactions?.length ? { compactions: conversation.compactions } : {}),
+    ...(conversation.refusals?.length ? { refusals: conversation.refusals } : {}),
     created_at: conversation.created_at,
     updated_at: conversation.updated_at,
     messages: conversation.messages.map((m) =>
