@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { StreamTranslator } from '../../src/anthropic/stream';
 import { visibleContent } from '../../src/contract/answer';
 import type { ClientEvent } from '../../src/contract/events';
+import compaction from '../fixtures/upstream/compaction-then-answer.sse?raw';
 import dropped from '../fixtures/upstream/dropped-connection.sse?raw';
 import interleaved from '../fixtures/upstream/interleaved-tools.sse?raw';
 import midstreamError from '../fixtures/upstream/midstream-error.sse?raw';
@@ -140,5 +141,48 @@ describe('stream translation (upstream events → client events + stored turn)',
     const visible = visibleContent(result.turn.content);
     expect(visible.map((b) => b.type)).toEqual(['text', 'tool_use', 'tool_use']);
     expect(JSON.stringify(visible)).not.toMatch(/signature|redacted|U2ln/);
+  });
+
+  it('keeps a compaction block whole (filled by its one compaction_delta), says "compacting", and reports what compaction used apart', () => {
+    const { out, result } = translate(compaction);
+    expect(out.filter((e) => e.event === 'status')).toEqual([
+      { event: 'status', data: { phase: 'compacting' } },
+      { event: 'status', data: { phase: 'thinking' } },
+      { event: 'status', data: { phase: 'answering' } },
+    ]);
+    expect(texts(out)).toEqual(['Take the tram.']);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.turn.content[0]).toEqual({
+      type: 'compaction',
+      content: 'Summary: the user and Claude planned a trip to Lisbon.',
+      encrypted_content: 'RW5jLWNvbXBhY3Rpb24tMDE=',
+    });
+    expect(result.turn.content.map((b) => b.type)).toEqual(['compaction', 'thinking', 'text']);
+    // Top level: the answer's own pass, as Claude reports it; compaction beside it.
+    expect(result.turn.usage).toEqual({
+      input_tokens: 3,
+      output_tokens: 90,
+      cache_creation_input_tokens: 400,
+      cache_read_input_tokens: 1200,
+      thinking_tokens: 60,
+      compaction: {
+        input_tokens: 151_000,
+        output_tokens: 2400,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+      },
+    });
+    expect(visibleContent(result.turn.content)).toEqual([{ type: 'text', text: 'Take the tram.' }]);
+  });
+
+  it("keeps a refusal's stop_details", () => {
+    const { result } = translate(summarized);
+    expect(result.ok && result.turn.stop_reason).toBe('refusal');
+    expect(result.ok && result.turn.stop_details).toEqual({
+      type: 'refusal',
+      category: null,
+      explanation: null,
+    });
   });
 });

@@ -658,8 +658,11 @@ describe('planTurn: the upstream request', () => {
       ],
       tools: [LOOKUP],
       cache_control: { type: 'ephemeral', ttl: '1h' },
+      context_management: {
+        edits: [{ type: 'compact_20260112', trigger: { type: 'input_tokens', value: 150_000 } }],
+      },
     });
-    expect(turn.betas).toEqual([]);
+    expect(turn.betas).toEqual(['compact-2026-01-12']);
     expect(turn.ttlSeconds).toBe(CONFIG.conversationTtlSeconds);
     expect(turn.idleTimeoutMs).toBe(CONFIG.upstreamIdleTimeoutMs);
   });
@@ -801,25 +804,58 @@ describe('planTurn: the upstream request', () => {
     service_tier?: string;
     betas: string[];
   }>([
-    { name: 'nothing by default', key: KEY, body: { message: 'hi' }, betas: [] },
+    {
+      name: 'nothing by default',
+      key: KEY,
+      body: { message: 'hi' },
+      betas: ['compact-2026-01-12'],
+    },
     {
       name: 'the key fast speed with the preview beta on claude-opus-4-8',
       key: { ...KEY, latency: { speed: 'fast' } },
       body: { message: 'hi', model: 'claude-opus-4-8' },
       speed: 'fast',
-      betas: ['fast-mode-2026-02-01'],
+      betas: ['fast-mode-2026-02-01', 'compact-2026-01-12'],
     },
     {
       name: 'a requested service_tier the key allows',
       key: { ...KEY, latency: { client_may_choose: true } },
       body: { message: 'hi', service_tier: 'standard_only' },
       service_tier: 'standard_only',
-      betas: [],
+      betas: ['compact-2026-01-12'],
     },
   ])('sends latency levers: $name', ({ key, body, speed, service_tier, betas }) => {
     const turn = plan(body, null, { key });
     expect(turn.params.speed).toBe(speed);
     expect(turn.params.service_tier).toBe(service_tier);
     expect(turn.betas).toEqual(betas);
+  });
+});
+
+describe('planTurn: compaction', () => {
+  it('asks for compaction at COMPACT_AT_INPUT_TOKENS, never below the API minimum of 50000', () => {
+    const at = (vars: Record<string, string>) =>
+      planTurn(
+        settings(env(vars)),
+        { body: { message: 'hi' }, key: KEY, conversationId: 'c_new' },
+        null,
+      ).params.context_management;
+    expect(at({ COMPACT_AT_INPUT_TOKENS: '80000' })).toEqual({
+      edits: [{ type: 'compact_20260112', trigger: { type: 'input_tokens', value: 80_000 } }],
+    });
+    expect(at({ COMPACT_AT_INPUT_TOKENS: '1000' })?.edits?.[0]).toMatchObject({
+      trigger: { value: 50_000 },
+    });
+    expect(at({})?.edits?.[0]).toMatchObject({ trigger: { value: 150_000 } });
+  });
+
+  it('does not ask where the model cannot compact (the 4.5 models)', () => {
+    const turn = plan({
+      message: 'hi',
+      model: 'claude-sonnet-4-5',
+      thinking: { budget_tokens: 2048 },
+    });
+    expect(turn.params.context_management).toBeUndefined();
+    expect(turn.betas).not.toContain('compact-2026-01-12');
   });
 });
