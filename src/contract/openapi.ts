@@ -56,7 +56,7 @@ const sseEvent = (event: string, data: Record<string, unknown>, required: string
     data: { type: 'object', required, properties: data },
   },
 });
-const usageSchema = {
+const tokenCounts = {
   type: 'object',
   properties: Object.fromEntries(
     [
@@ -68,6 +68,28 @@ const usageSchema = {
     ].map((name) => [name, { type: 'integer' }]),
   ),
 };
+const usageSchema = {
+  ...tokenCounts,
+  properties: {
+    ...tokenCounts.properties,
+    compaction: {
+      ...tokenCounts,
+      description:
+        "What a server-side compaction in this turn used; the fields above leave it out, the day's budget counts both",
+    },
+  },
+};
+const stopDetails = {
+  description:
+    "Why the answer stopped, in words: Claude's details of a refusal, or the edge's for model_context_window_exceeded",
+  type: 'object',
+  required: ['type'],
+  properties: {
+    type: { enum: ['refusal', 'model_context_window_exceeded'] },
+    category: { type: ['string', 'null'] },
+    explanation: { type: ['string', 'null'] },
+  },
+};
 const turnEvent = {
   description:
     'One frame of a turn\'s event stream (id, event, JSON data); comment lines ": ping" keep an idle stream open',
@@ -76,7 +98,7 @@ const turnEvent = {
       'conversation_id',
       'turn',
     ]),
-    sseEvent('status', { phase: { enum: ['thinking', 'answering'] } }, ['phase']),
+    sseEvent('status', { phase: { enum: ['compacting', 'thinking', 'answering'] } }, ['phase']),
     sseEvent('text', { text: { type: 'string' } }, ['text']),
     sseEvent('tool_use', { id: { type: 'string' }, name: { type: 'string' }, input: {} }, [
       'id',
@@ -85,7 +107,12 @@ const turnEvent = {
     ]),
     sseEvent(
       'done',
-      { stop_reason: { type: ['string', 'null'] }, usage: usageSchema, turn: { type: 'integer' } },
+      {
+        stop_reason: { type: ['string', 'null'] },
+        stop_details: stopDetails,
+        usage: usageSchema,
+        turn: { type: 'integer' },
+      },
       ['stop_reason', 'usage', 'turn'],
     ),
     sseEvent('error', { type: { type: 'string' }, message: { type: 'string' } }, [
@@ -131,7 +158,7 @@ export const openApiDocument = {
         responses: {
           200: {
             description:
-              'JSON answer {conversation_id, turn, content, stop_reason, usage}, or an SSE stream of conversation, status, text, tool_use, done | error events',
+              'JSON answer {conversation_id, turn, content, stop_reason, stop_details?, usage}, or an SSE stream of conversation, status, text, tool_use, done | error events',
             content: { 'application/json': {}, 'text/event-stream': eventStream },
           },
           ...errors,
@@ -141,7 +168,8 @@ export const openApiDocument = {
     '/v1/conversations/{id}': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       get: {
-        summary: 'Transcript (no thinking data)',
+        summary:
+          'Transcript (no thinking data): every message and answer, with markers for compactions and refused turns',
         security: bearer,
         responses: { 200: { description: 'Transcript' }, ...errors },
       },
