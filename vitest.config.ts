@@ -16,6 +16,8 @@ export default defineConfig({
           ADMIN_TOKEN: 'test-admin-token',
           SSE_PING_INTERVAL_MS: '300',
           UPSTREAM_IDLE_TIMEOUT_MS: '2500',
+          // The API's minimum, so long-conversation tests compact after a few turns.
+          COMPACT_AT_INPUT_TOKENS: '50000',
         },
       },
     }),
