@@ -37,7 +37,7 @@ const UNKNOWN_BLOCK = {
   note: 'a content block type this client does not know',
 };
 
-export interface BuilderSetup {
+interface BuilderSetup {
   /** Binding of system + tools + the messages before the one being written. */
   prefix: Uint8Array;
   /** Blocks the message already holds (a continued message): they come before the new ones. */

@@ -117,7 +117,7 @@ function excerpt(text: string, words = EXCERPT_WORDS): string {
  * words of each user text message the model sees (the first two and last three when there are
  * more than five).
  */
-export function compactionSummary(view: ConversationView, instructions: string | null): string {
+function compactionSummary(view: ConversationView, instructions: string | null): string {
   let turns = view.messages.filter(isUserTextTurn);
   if (turns.length === 0) turns = view.all.filter(isUserTextTurn);
   const excerpts = turns.map((m) => excerpt(textOf(m.content)));

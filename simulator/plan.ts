@@ -43,7 +43,7 @@ export interface PromptFacts {
 }
 
 /** `stop_details` of a refusal: the SDK's `RefusalStopDetails` with the fallback fields. */
-export type StopDetails = RefusalStopDetails &
+type StopDetails = RefusalStopDetails &
   Pick<
     BetaRefusalStopDetails,
     'fallback_credit_token' | 'fallback_has_prefill_claim' | 'recommended_model'
@@ -126,7 +126,7 @@ function refusalDetails(category: RefusalCategory): StopDetails {
 }
 
 /** Where the new message sits, and what bounds its output. */
-export interface PlanContext {
+interface PlanContext {
   view: ConversationView;
   /** `prefixChain` over the view's messages. */
   prefixes: readonly Uint8Array[];

@@ -17,7 +17,7 @@ import { tokensOf } from './synth';
 import type { ValidRequest } from './validate';
 
 /** The prompt of a request, sized: the one the answer is sampled from, and any compaction. */
-export interface Measured {
+interface Measured {
   view: ConversationView;
   /** The message iteration's prompt: after the compaction when there is one. */
   layout: PromptLayout;

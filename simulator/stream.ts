@@ -1,6 +1,7 @@
 // Renders a plan as the Messages API's SSE stream (reference §2; shapes from the SDK's wire
 // captures): message_start, blocks with a ping after the first content_block_start, omitted
-// thinking as one empty thinking_delta + one signature_delta, message_delta, message_stop.
+// thinking as one empty thinking_delta + one signature_delta, a compaction block as a start with
+// null fields + one compaction_delta, message_delta (with stop_details), message_stop.
 
 import type { Plan, PlannedBlock } from './plan';
 import { deltaUsage, diagnosticsOf, startUsage } from './usage';
