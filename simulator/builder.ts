@@ -1,14 +1,16 @@
 // Accumulates the blocks of one response in order, sealing each thinking block and tool_use id
 // against everything issued before it, and keeping the max_tokens / stop-sequence accounting.
 
+import type { BetaCompactionBlock } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { StopReason } from '@anthropic-ai/sdk/resources/messages';
-import { blockPrefixHash } from './canonical';
+import { blockPrefixHash, canonicalBlock } from './canonical';
 import type { Hmac } from './crypto';
 import { issueToolUseId, sealThinking, summaryHash, type SealedKind } from './signatures';
 import { jsonChunks, splitInto, tokensOf, wordChunks } from './synth';
 import type { ThinkingMode } from './thinking-config';
 
 export type PlannedBlock =
+  | { type: 'compaction'; content: string; encryptedContent: string }
   | { type: 'thinking'; signature: string; thinking: string; deltas: string[] }
   | { type: 'redacted_thinking'; data: string }
   | { type: 'text'; text: string; deltas: string[] }
@@ -35,25 +37,46 @@ const UNKNOWN_BLOCK = {
   note: 'a content block type this client does not know',
 };
 
+interface BuilderSetup {
+  /** Binding of system + tools + the messages before the one being written. */
+  prefix: Uint8Array;
+  /** Blocks the message already holds (a continued message): they come before the new ones. */
+  seed: readonly Record<string, unknown>[];
+  /** Output tokens the answer may use. */
+  maxTokens: number;
+  /** The stop reason when they run out: `max_tokens`, or `model_context_window_exceeded`. */
+  limitReason: StopReason;
+  display: ThinkingMode['display'];
+  stopSequences: readonly string[];
+}
+
 /** Accumulates the response blocks, sealing each against everything issued before it. */
 export class Builder {
   readonly blocks: PlannedBlock[] = [];
-  private readonly issued: Record<string, unknown>[] = [];
-  private sealedCount = 0;
+  private readonly issued: Record<string, unknown>[];
+  private sealedCount: number;
   private remaining: number;
+  private readonly hmac: Hmac;
+  private readonly prefix: Uint8Array;
+  private readonly display: ThinkingMode['display'];
+  private readonly stopSequences: readonly string[];
+  private readonly limitReason: StopReason;
   output = 0;
   thinking = 0;
   stop: StopReason | null = null;
   stopSequence: string | null = null;
 
-  constructor(
-    private readonly hmac: Hmac,
-    private readonly prefix: Uint8Array,
-    maxTokens: number,
-    private readonly display: ThinkingMode['display'],
-    private readonly stopSequences: readonly string[],
-  ) {
-    this.remaining = maxTokens;
+  constructor(hmac: Hmac, setup: BuilderSetup) {
+    this.hmac = hmac;
+    this.prefix = setup.prefix;
+    this.remaining = setup.maxTokens;
+    this.display = setup.display;
+    this.stopSequences = setup.stopSequences;
+    this.limitReason = setup.limitReason;
+    this.issued = [...setup.seed];
+    this.sealedCount = setup.seed.filter(
+      (b) => b.type === 'thinking' || b.type === 'redacted_thinking',
+    ).length;
   }
 
   private spend(tokens: number): void {
@@ -71,6 +94,13 @@ export class Builder {
       blockPrefix: await blockPrefixHash(this.issued),
       summary: await summaryHash(summary),
     });
+  }
+
+  /** The compaction block opens the message; it is its own iteration (no output tokens here). */
+  addCompaction(block: BetaCompactionBlock): void {
+    const { content, encrypted_content: encrypted } = block;
+    this.blocks.push({ type: 'compaction', content: content!, encryptedContent: encrypted! });
+    this.issued.push(canonicalBlock(block) as Record<string, unknown>);
   }
 
   async addThinking(wanted: number, summaryText: string): Promise<void> {
@@ -115,7 +145,7 @@ export class Builder {
     if (tokensOf(text) > this.remaining) {
       const fitting = text.slice(0, Math.max(0, this.remaining) * 4);
       text = fitting.replace(/\s+\S*$/, '') || fitting;
-      this.stop = 'max_tokens';
+      this.stop = this.limitReason;
       this.stopSequence = null;
     }
     if (text.trim() === '') return;
@@ -151,7 +181,7 @@ export class Builder {
         truncated,
       });
       this.spend(Math.max(1, Math.min(tokens, this.remaining)));
-      this.stop = 'max_tokens';
+      this.stop = forceTruncation ? 'max_tokens' : this.limitReason;
       return;
     }
     this.blocks.push({

@@ -50,24 +50,49 @@ export class PromptCache {
     if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value!);
   }
 
-  account(layout: PromptLayout, breakpoints: readonly Breakpoint[]): PromptUsage {
-    const now = this.now();
-    const { blocks } = layout;
-    // One TTL per marked block (the longer one when two markers share a block).
+  /** One TTL per marked block (the longer one when two markers share a block). */
+  private marks(layout: PromptLayout, breakpoints: readonly Breakpoint[]): Map<number, Ttl> {
     const marks = new Map<number, Ttl>();
     for (const bp of breakpoints) {
       const at = layout.position(bp.anchor);
       if (at !== undefined) marks.set(at, marks.get(at) === '1h' ? '1h' : bp.ttl);
     }
-    const positions = [...marks.keys()].sort((a, b) => a - b);
+    return marks;
+  }
 
+  /** The block the longest cached prefix ends at (-1: none), searched from the breakpoints. */
+  private readPoint(layout: PromptLayout, positions: readonly number[], now: number): number {
     let readAt = -1;
     for (const p of positions)
       for (let q = p; q >= Math.max(0, p - LOOKBACK_BLOCKS) && q > readAt; q--)
-        if (this.live(blocks[q]!.hash, now)) {
+        if (this.live(layout.blocks[q]!.hash, now)) {
           readAt = q;
           break;
         }
+    return readAt;
+  }
+
+  /**
+   * What a read-only pass over this prompt reads from the cache (the compaction iteration): the
+   * tokens of the longest cached prefix, whose entry is refreshed; nothing is written.
+   */
+  read(layout: PromptLayout, breakpoints: readonly Breakpoint[]): number {
+    const now = this.now();
+    const positions = [...this.marks(layout, breakpoints).keys()].sort((a, b) => a - b);
+    const readAt = this.readPoint(layout, positions, now);
+    if (readAt < 0) return 0;
+    const entry = this.live(layout.blocks[readAt]!.hash, now)!;
+    entry.expires = Math.max(entry.expires, now + entry.ttlMs);
+    return layout.blocks[readAt]!.tokens;
+  }
+
+  account(layout: PromptLayout, breakpoints: readonly Breakpoint[]): PromptUsage {
+    const now = this.now();
+    const { blocks } = layout;
+    const marks = this.marks(layout, breakpoints);
+    const positions = [...marks.keys()].sort((a, b) => a - b);
+
+    const readAt = this.readPoint(layout, positions, now);
     const cacheRead = readAt >= 0 ? blocks[readAt]!.tokens : 0;
     if (readAt >= 0) {
       const entry = this.live(blocks[readAt]!.hash, now)!;

@@ -27,6 +27,7 @@ export const KNOWN_BLOCK_TYPES = new Set([
   'text_editor_code_execution_tool_result',
   'tool_search_tool_result',
   'container_upload',
+  'compaction',
 ]);
 
 export function stableStringify(value: unknown): string {
@@ -57,6 +58,12 @@ export function canonicalBlock(block: unknown): Json {
       return { type: 'thinking', signature: String(b.signature) };
     case 'redacted_thinking':
       return { type: 'redacted_thinking', data: String(b.data) };
+    case 'compaction':
+      return {
+        type: 'compaction',
+        content: typeof b.content === 'string' ? b.content : null,
+        encrypted_content: typeof b.encrypted_content === 'string' ? b.encrypted_content : null,
+      };
     case 'text': {
       const citations = Array.isArray(b.citations) && b.citations.length ? b.citations : undefined;
       return JSON.parse(stableStringify({ type: 'text', text: b.text, citations })) as Json;

@@ -17,7 +17,7 @@ export interface Conversation {
   toolResults: { name: string; text: string; isError: boolean }[];
 }
 
-function textOf(content: unknown): string {
+export function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
@@ -26,22 +26,34 @@ function textOf(content: unknown): string {
     .join('\n');
 }
 
-function isUserTextTurn(message: MessageParam): boolean {
+export function isUserTextTurn(message: MessageParam): boolean {
   if (message.role !== 'user') return false;
   const blocks = messageBlocks(message) as Block[];
   return !blocks.some((b) => b.type === 'tool_result') && textOf(message.content) !== '';
 }
 
-export function readConversation(messages: readonly MessageParam[]): Conversation {
-  let start = -1;
-  for (let i = messages.length - 1; i >= 0; i--) {
-    if (isUserTextTurn(messages[i]!)) {
-      start = i;
-      break;
-    }
+function latestUserText(messages: readonly MessageParam[]): number {
+  for (let i = messages.length - 1; i >= 0; i--) if (isUserTextTurn(messages[i]!)) return i;
+  return -1;
+}
+
+/**
+ * `messages`: what the model sees (after compaction). When they hold no user text turn (a tool
+ * loop or a pause that continues right after a compaction block), the request's turn is the one
+ * the summary covers: it is read from `all`, the request's messages.
+ */
+export function readConversation(
+  messages: readonly MessageParam[],
+  all: readonly MessageParam[] = messages,
+): Conversation {
+  let source = messages;
+  let start = latestUserText(messages);
+  if (start < 0) {
+    source = all;
+    start = latestUserText(all);
   }
-  const raw = start >= 0 ? textOf(messages[start]!.content) : '';
-  const toolStepsDone = messages
+  const raw = start >= 0 ? textOf(source[start]!.content) : '';
+  const toolStepsDone = source
     .slice(start + 1)
     .filter(
       (m) =>

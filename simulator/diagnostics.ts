@@ -59,8 +59,13 @@ const hashOf = async (value: unknown) => (await sha256Hex(stableStringify(value)
 
 export const messageHash = (message: MessageParam) => hashOf(canonicalMessage(message));
 
-export async function fingerprint(req: ValidRequest, speed: Speed): Promise<RequestPrint> {
-  const { model, system, tools, messages } = req.params;
+/** `messages`: the history the model sees (from the latest compaction block on). */
+export async function fingerprint(
+  req: ValidRequest,
+  speed: Speed,
+  messages: readonly MessageParam[],
+): Promise<RequestPrint> {
+  const { model, system, tools } = req.params;
   return {
     model,
     speed,

@@ -15,6 +15,15 @@ const FAULTS = [
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
+const REFUSAL_CATEGORIES = [
+  'cyber',
+  'bio',
+  'frontier_llm',
+  'reasoning_extraction',
+  'general_harms',
+] as const;
+export type RefusalCategory = (typeof REFUSAL_CATEGORIES)[number];
+
 export interface Directives {
   toolSteps?: number;
   tool?: string;
@@ -29,6 +38,12 @@ export interface Directives {
   textDelayMs?: number;
   words?: number;
   fault?: Fault;
+  /** Refuse (`stop_reason: "refusal"`) in this category. */
+  refusal?: RefusalCategory;
+  /** Words of the normal answer streamed before the refusal (0: none) instead of a refusal line. */
+  refusalAt?: number;
+  /** Wait N ms (with pings) before the compaction block's delta. */
+  compactMs?: number;
 }
 
 const DIRECTIVE = /\[sim:([a-z_]+)(?:=([^\]\s]*))?\]/g;
@@ -78,6 +93,17 @@ export function parseDirectives(text: string): Directives {
         break;
       case 'words':
         d.words = count(value, 1, 1_000_000);
+        break;
+      case 'refusal':
+        d.refusal = (REFUSAL_CATEGORIES as readonly string[]).includes(value ?? '')
+          ? (value as RefusalCategory)
+          : 'general_harms';
+        break;
+      case 'refusal_at':
+        d.refusalAt = count(value, 0, 1_000_000);
+        break;
+      case 'compact_ms':
+        d.compactMs = count(value, 0, 600_000);
         break;
       case 'fail':
         if ((FAULTS as readonly string[]).includes(value ?? '')) d.fault = value as Fault;

@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import { DEFAULT_MIN_CACHE_TOKENS } from './cache';
 import { prefixChain } from './canonical';
+import { conversationView, verifyCompactionBlocks } from './compaction';
 import { readConversation } from './conversation';
 import { countTokens } from './count-tokens';
 import { Hmac, randomBase62, sha256Hex } from './crypto';
@@ -33,6 +34,11 @@ export interface SimulatorOptions {
   minCacheTokens?: number;
   /** Milliseconds clock for cache expiry (default `Date.now`); tests can move time forward. */
   clock?: () => number;
+  /**
+   * Context window of every model, in tokens (default: the model's own, 1,000,000 or 200,000).
+   * Read on every request: `sim.options.contextWindowTokens = 60000` applies to the next one.
+   */
+  contextWindowTokens?: number;
 }
 
 export interface RecordedRequest {
@@ -50,6 +56,11 @@ export interface RecordedRequest {
 export interface Simulator {
   fetch(req: Request): Promise<Response>;
   requests: RecordedRequest[];
+  /**
+   * The options the simulator was created with, live: `apiKey`, `pingIntervalMs` and
+   * `contextWindowTokens` are read on every request (the others are fixed at creation).
+   */
+  options: SimulatorOptions;
 }
 
 export const DEFAULT_SECRET = 'thinking-edge-simulator-dev-secret';
@@ -88,7 +99,6 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     options.minCacheTokens ?? DEFAULT_MIN_CACHE_TOKENS,
     options.clock ?? Date.now,
   );
-  const pingIntervalMs = options.pingIntervalMs ?? 1000;
   let hmac: Promise<Hmac> | undefined;
   const key = () => (hmac ??= Hmac.create(options.secret ?? DEFAULT_SECRET));
 
@@ -103,28 +113,36 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     const valid = validate(jsonBody(text), req.headers, new URL(req.url));
     const signer = await key();
     const { system, tools, messages } = valid.params;
-    const prefixes = await prefixChain({ system, tools, messages });
-    const verification = await verifyConversation(signer, valid, prefixes);
-    const conversation = readConversation(messages);
+    // Everything before the latest compaction block is ignored (after checking the blocks).
+    await verifyCompactionBlocks(signer, messages);
+    const view = conversationView(messages);
+    const prefixes = await prefixChain({ system, tools, messages: view.messages });
+    const verification = await verifyConversation(signer, valid, view, prefixes);
+    const conversation = readConversation(view.messages, messages);
+    const measured = await prompts.measure(valid, view, signer);
+    const window = options.contextWindowTokens ?? valid.model.contextWindow;
+    const promptTokens = measured.layout.totalTokens;
+    if (promptTokens > window)
+      throw invalid(`prompt is too long: ${promptTokens} tokens > ${window} maximum`);
     const bodyHash = await sha256Hex(text);
     const fault = upfrontFault(conversation.directives.fault, valid.stream, () =>
       seen.firstTime(bodyHash),
     );
     if (fault) throw fault;
-    const { facts, print } = await prompts.assess(valid);
+    const { facts, print } = await prompts.assess(valid, measured);
     const plan = await planResponse(
       signer,
       valid,
       conversation,
       verification,
-      prefixes.at(-1)!,
+      { view, prefixes, windowRoom: window - promptTokens },
       facts,
     );
     await prompts.remember(plan, print);
     if (!valid.stream) return jsonResponse(plan, requestId);
     const stream: NonNullable<RecordedRequest['stream']> = {};
     if (record) record.stream = stream;
-    return streamResponse(plan, pingIntervalMs, requestId, (cancelled) => {
+    return streamResponse(plan, options.pingIntervalMs ?? 1000, requestId, (cancelled) => {
       stream.endedAt = Date.now();
       stream.cancelled = cancelled;
     });
@@ -172,5 +190,5 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     );
   });
 
-  return { fetch: async (req: Request) => app.fetch(req), requests };
+  return { fetch: async (req: Request) => app.fetch(req), requests, options };
 }

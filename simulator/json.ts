@@ -7,6 +7,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export function wireBlock(block: PlannedBlock): Record<string, unknown> {
   switch (block.type) {
+    case 'compaction':
+      return {
+        type: 'compaction',
+        content: block.content,
+        encrypted_content: block.encryptedContent,
+      };
     case 'thinking':
       return { type: 'thinking', thinking: block.thinking, signature: block.signature };
     case 'redacted_thinking':
@@ -29,7 +35,7 @@ function messageBody(plan: Plan): Record<string, unknown> {
     content: plan.blocks.map(wireBlock),
     stop_reason: plan.stopReason,
     stop_sequence: plan.stopSequence,
-    stop_details: null,
+    stop_details: plan.stopDetails,
     diagnostics: diagnosticsOf(plan),
     usage: finalUsage(plan),
   };
@@ -40,7 +46,7 @@ export async function jsonResponse(plan: Plan, requestId: string): Promise<Respo
     (n, b) => n + (b.type === 'text' ? b.deltas.length - 1 : 0),
     0,
   );
-  const delay = plan.thinkMs + plan.textDelayMs * Math.max(0, textDeltas);
+  const delay = plan.compactMs + plan.thinkMs + plan.textDelayMs * Math.max(0, textDeltas);
   if (delay > 0) await sleep(delay);
   const json = JSON.stringify(messageBody(plan));
   const headers = { 'content-type': 'application/json', 'request-id': requestId };

@@ -3,11 +3,18 @@
 
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import { messageBlocks } from './canonical';
+import { endsWithCompaction, holdsCompaction } from './compaction';
 import { invalid } from './errors';
 
 type Obj = Record<string, unknown>;
 
-const ASSISTANT_ONLY = new Set(['thinking', 'redacted_thinking', 'tool_use', 'server_tool_use']);
+const ASSISTANT_ONLY = new Set([
+  'thinking',
+  'redacted_thinking',
+  'tool_use',
+  'server_tool_use',
+  'compaction',
+]);
 const USER_ONLY = new Set(['tool_result']);
 
 function isObject(v: unknown): v is Obj {
@@ -47,6 +54,23 @@ function checkBlock(block: unknown, role: string, at: string): void {
       break;
     case 'tool_result':
       need('tool_use_id', 'string');
+      break;
+    case 'compaction':
+      // `content: null` (a failed compaction) is accepted and ignored; an empty summary is not.
+      if (
+        block.content !== undefined &&
+        block.content !== null &&
+        typeof block.content !== 'string'
+      )
+        throw invalid(`${at}.content: Input should be a valid string`);
+      if (block.content === '')
+        throw invalid(`${at}.content: compaction content must be non-empty`);
+      if (
+        block.encrypted_content !== undefined &&
+        block.encrypted_content !== null &&
+        typeof block.encrypted_content !== 'string'
+      )
+        throw invalid(`${at}.encrypted_content: Input should be a valid string`);
       break;
   }
 }
@@ -97,7 +121,8 @@ export function checkMessages(raw: unknown, allowPrefill: boolean): MessageParam
     const role = m.role;
     if (role !== 'user' && role !== 'assistant' && role !== 'system')
       throw invalid(`messages.${i}.role: Input should be 'user', 'assistant' or 'system'`);
-    if (i === 0 && role !== 'user')
+    // After a compaction the history may start at the assistant message holding the block.
+    if (i === 0 && role !== 'user' && !(role === 'assistant' && holdsCompaction(m)))
       throw invalid('messages: first message must use the "user" role');
     const content = m.content;
     if (typeof content !== 'string' && !Array.isArray(content))
@@ -119,7 +144,8 @@ export function checkMessages(raw: unknown, allowPrefill: boolean): MessageParam
 
   const messages = raw as MessageParam[];
   const last = messages[messages.length - 1]!;
-  if (last.role === 'assistant' && !allowPrefill)
+  // A compaction block sent back after `pause_after_compaction` is continued, not prefilled.
+  if (last.role === 'assistant' && !allowPrefill && !endsWithCompaction(last))
     throw invalid(
       'This model does not support assistant message prefill. The conversation must end with a user message.',
     );

@@ -24,6 +24,10 @@ export interface ModelSpec {
   disabledMessage: string;
   /** Released up to Opus 4.6: the pre-2026 sampling rules apply under anthropic-version 2023-06-01. */
   legacySampling: boolean;
+  /** Threshold compaction (`context_management` edit `compact_20260112`) is available. */
+  compaction: boolean;
+  /** Context window in tokens (input + output), unless the simulator's option overrides it. */
+  contextWindow: number;
 }
 
 export const EFFORTS: readonly Effort[] = ['low', 'medium', 'high', 'xhigh', 'max'];
@@ -56,9 +60,9 @@ const base = {
   allowsPrefill: false,
   disabledMessage: MESSAGES.disabled,
   legacySampling: false,
-} as const satisfies Omit<ModelSpec, 'id'>;
+} as const satisfies Omit<ModelSpec, 'id' | 'compaction' | 'contextWindow'>;
 
-type Spec = Omit<ModelSpec, 'id'>;
+type Spec = Omit<ModelSpec, 'id' | 'compaction' | 'contextWindow'>;
 
 /** Fable/Mythos 5.1 and 5.2: adaptive only, always on, forced tool_choice rejected. */
 const fable51: Spec = { ...base, rejectsForcedToolChoice: true };
@@ -127,9 +131,48 @@ const TABLE: Record<string, Spec> = {
   'claude-haiku-4-5-20251001': gen45,
 };
 
+/** Models with threshold compaction (reference long-conversations §1A, plus the 5.1 / 5.5 ones). */
+const COMPACTION = new Set([
+  'claude-fable-5',
+  'claude-mythos-5',
+  'claude-mythos-preview',
+  'claude-opus-5',
+  'claude-opus-4-8',
+  'claude-opus-4-7',
+  'claude-opus-4-6',
+  'claude-sonnet-5',
+  'claude-sonnet-4-6',
+  'claude-fable-5-1',
+  'claude-mythos-5-1',
+  'claude-opus-5-5',
+]);
+
+/** 1M-token windows (reference long-conversations §3); every other model has 200k. */
+const ONE_MILLION = new Set([
+  'claude-opus-4-6',
+  'claude-opus-4-7',
+  'claude-opus-4-8',
+  'claude-opus-5',
+  'claude-opus-5-5',
+  'claude-sonnet-4-6',
+  'claude-sonnet-5',
+  'claude-fable-5',
+  'claude-fable-5-1',
+  'claude-mythos-5',
+  'claude-mythos-5-1',
+  'claude-mythos-preview',
+]);
+
 export function findModel(id: string): ModelSpec | undefined {
   const spec = Object.hasOwn(TABLE, id) ? TABLE[id] : undefined;
-  return spec && { id, ...spec };
+  return (
+    spec && {
+      id,
+      ...spec,
+      compaction: COMPACTION.has(id),
+      contextWindow: ONE_MILLION.has(id) ? 1_000_000 : 200_000,
+    }
+  );
 }
 
 export const MODEL_IDS: readonly string[] = Object.keys(TABLE);

@@ -1,13 +1,20 @@
 // Decides what the simulated model answers: which blocks, in which order, with which signatures,
 // ids, usage and stop reason. Rendering (SSE or JSON) happens elsewhere.
 
-import type { StopReason, ToolChoice } from '@anthropic-ai/sdk/resources/messages';
+import type {
+  BetaCompactionBlock,
+  BetaRefusalStopDetails,
+  BetaStopReason,
+} from '@anthropic-ai/sdk/resources/beta/messages/messages';
+import type { RefusalStopDetails, ToolChoice } from '@anthropic-ai/sdk/resources/messages';
 import { Builder, type PlannedBlock, type UsableTool } from './builder';
 import type { PromptUsage } from './cache';
+import { KNOWN_BLOCK_TYPES, messageBlocks } from './canonical';
+import type { ConversationView } from './compaction';
 import type { Conversation } from './conversation';
 import { randomBase62, type Hmac } from './crypto';
 import type { CacheMissReason } from './diagnostics';
-import type { Fault } from './directives';
+import type { Fault, RefusalCategory } from './directives';
 import type { Speed } from './latency';
 import type { Effort } from './models';
 import {
@@ -29,16 +36,29 @@ export interface PromptFacts {
   speed: Speed;
   /** Set when `diagnostics.previous_message_id` named a request this one diverged from. */
   cacheMissReason: CacheMissReason | null;
+  /** The compaction this request triggered: its block and its own iteration's usage. */
+  compaction: { block: BetaCompactionBlock; prompt: PromptUsage; outputTokens: number } | null;
+  /** `usage.iterations` is reported (the request carries the compact beta). */
+  iterations: boolean;
 }
+
+/** `stop_details` of a refusal: the SDK's `RefusalStopDetails` with the fallback fields. */
+type StopDetails = RefusalStopDetails &
+  Pick<
+    BetaRefusalStopDetails,
+    'fallback_credit_token' | 'fallback_has_prefill_claim' | 'recommended_model'
+  >;
 
 export interface Plan extends PromptFacts {
   id: string;
   model: string;
   blocks: PlannedBlock[];
-  stopReason: StopReason;
+  stopReason: BetaStopReason;
   stopSequence: string | null;
+  stopDetails: StopDetails | null;
   usage: { output: number; thinking: number };
   thinkMs: number;
+  compactMs: number;
   stallMs: number;
   textDelayMs: number;
   emptyThinkingDelta: boolean;
@@ -81,30 +101,84 @@ function chooseTool(
   return byName(named) ?? tools[0];
 }
 
+const REFUSAL_TEXT = "I can't help with that request.";
+const REFUSAL_EXPLANATIONS: Record<RefusalCategory, string> = {
+  cyber:
+    'This request was declined because it could enable cyber harm, such as malware or exploit development.',
+  bio: 'This request was declined because it could enable biological harm, such as dangerous lab methods.',
+  frontier_llm:
+    'This request was declined because it could assist the development of competing AI models.',
+  reasoning_extraction:
+    'This request was declined because it asks the model to reproduce its internal reasoning in the response text.',
+  general_harms:
+    'This request was declined because it relates to an area that was determined to be harmful.',
+};
+
+function refusalDetails(category: RefusalCategory): StopDetails {
+  return {
+    type: 'refusal',
+    category,
+    explanation: REFUSAL_EXPLANATIONS[category],
+    fallback_credit_token: null,
+    fallback_has_prefill_claim: null,
+    recommended_model: null,
+  };
+}
+
+/** Where the new message sits, and what bounds its output. */
+interface PlanContext {
+  view: ConversationView;
+  /** `prefixChain` over the view's messages. */
+  prefixes: readonly Uint8Array[];
+  /** Output tokens the context window leaves after the prompt. */
+  windowRoom: number;
+}
+
+/**
+ * The binding of the new message's blocks. After a compaction in this response, the prefix is
+ * system + tools alone and the compaction block opens the message (it is added by the
+ * builder). A continued message (sent back ending with a compaction block) binds to the
+ * messages before it and keeps its blocks; otherwise the prefix is the whole view.
+ */
+function binding(context: PlanContext, compacting: boolean) {
+  const { view, prefixes } = context;
+  if (compacting) return { prefix: prefixes[0]!, seed: [] };
+  if (view.continuation) {
+    const last = view.messages[view.messages.length - 1]!;
+    const seed = (messageBlocks(last) as Record<string, unknown>[]).filter((b) =>
+      KNOWN_BLOCK_TYPES.has(String(b.type)),
+    );
+    return { prefix: prefixes[prefixes.length - 2]!, seed };
+  }
+  return { prefix: prefixes[prefixes.length - 1]!, seed: [] };
+}
+
 export async function planResponse(
   hmac: Hmac,
   req: ValidRequest,
   conv: Conversation,
   verification: Verification,
-  /** Binding of system + tools + all request messages: the prefix of the new message. */
-  prefix: Uint8Array,
+  context: PlanContext,
   facts: PromptFacts,
 ): Promise<Plan> {
   const { params, thinking, forcedTool } = req;
   const d = conv.directives;
-  const messages = params.messages;
-  const prefill = messages[messages.length - 1]!.role === 'assistant';
+  const messages = context.view.messages;
+  const prefill = messages[messages.length - 1]!.role === 'assistant' && !context.view.continuation;
+  const paused = facts.compaction !== null && req.compaction?.pause === true;
+  const refusal = d.refusal;
   const tools = usableTools(params.tools);
   const choice = params.tool_choice;
   const maxTokensTool = d.fault === 'max_tokens_tool';
 
   let tool = chooseTool(tools, choice, d.tool);
   let callTools =
+    !refusal &&
     !prefill &&
     tool !== undefined &&
     choice?.type !== 'none' &&
     (forcedTool || conv.toolStepsDone < (d.toolSteps ?? 1));
-  if (maxTokensTool) {
+  if (maxTokensTool && !refusal) {
     tool ??= SYNTHETIC_TOOL;
     callTools = true;
   }
@@ -124,17 +198,27 @@ export async function planResponse(
   const interleaved = upFront ? Math.min(k - 1, toolCount) : betweenTools ? toolCount : 0;
   const lead = upFront ? k - interleaved : 0;
 
-  const b = new Builder(
-    hmac,
-    prefix,
-    params.max_tokens,
-    thinking.display,
-    params.stop_sequences ?? [],
-  );
+  const windowBound = context.windowRoom < params.max_tokens;
+  const b = new Builder(hmac, {
+    ...binding(context, facts.compaction !== null),
+    maxTokens: windowBound ? context.windowRoom : params.max_tokens,
+    limitReason: windowBound ? 'model_context_window_exceeded' : 'max_tokens',
+    display: thinking.display,
+    stopSequences: params.stop_sequences ?? [],
+  });
+  if (facts.compaction) b.addCompaction(facts.compaction.block);
+  if (paused) return finish(b, 'compaction');
+
   let step = 0;
   for (let t = 0; t < lead; t++) {
     await b.addThinking(perBlock, thinkingSummary(conv.userText, step++));
     if (t === 0 && d.redacted) await b.addRedacted();
+  }
+  if (refusal) {
+    const text =
+      d.refusalAt === undefined ? REFUSAL_TEXT : words(answerText(conv.userText), d.refusalAt);
+    if (d.refusalAt !== 0) b.addText(text);
+    return finish(b, b.stop ?? 'refusal');
   }
   if (!forcedTool) {
     if (callTools) b.addText(preToolText(tool!.name, toolCount));
@@ -149,18 +233,25 @@ export async function planResponse(
     await b.addToolUse(tool!, maxTokensTool);
   }
 
-  return {
-    id: `msg_01${randomBase62()}`,
-    model: params.model,
-    blocks: b.blocks,
-    stopReason: b.stopReason,
-    stopSequence: b.stopSequence,
-    usage: { output: Math.max(1, b.output), thinking: b.thinking },
-    thinkMs: d.thinkMs ?? 0,
-    stallMs: d.stallMs ?? 0,
-    textDelayMs: d.textDelayMs ?? 0,
-    emptyThinkingDelta: !d.noEmptyDelta,
-    fault: d.fault,
-    ...facts,
-  };
+  return finish(b, b.stopReason);
+
+  function finish(b: Builder, stopReason: BetaStopReason): Plan {
+    return {
+      id: `msg_01${randomBase62()}`,
+      model: params.model,
+      blocks: b.blocks,
+      stopReason,
+      stopSequence: b.stopSequence,
+      stopDetails: stopReason === 'refusal' ? refusalDetails(refusal ?? 'general_harms') : null,
+      // After a pause nothing was sampled: the compaction iteration holds the whole cost.
+      usage: { output: paused ? 0 : Math.max(1, b.output), thinking: b.thinking },
+      thinkMs: d.thinkMs ?? 0,
+      compactMs: facts.compaction ? (d.compactMs ?? 0) : 0,
+      stallMs: d.stallMs ?? 0,
+      textDelayMs: d.textDelayMs ?? 0,
+      emptyThinkingDelta: !d.noEmptyDelta,
+      fault: d.fault,
+      ...facts,
+    };
+  }
 }

@@ -11,6 +11,7 @@
 
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import type { Anchor } from './cache-control';
+import type { MessagesView } from './compaction';
 import {
   canonicalBlock,
   KNOWN_BLOCK_TYPES,
@@ -145,8 +146,17 @@ async function messagePositions(chain: Chain, messages: readonly MessageParam[])
   return positions;
 }
 
-export async function promptLayout(req: ValidRequest, speed: Speed): Promise<PromptLayout> {
-  const { system, tools, messages } = req.params;
+/**
+ * `view`: the messages the model sees (after compaction) and where the request's breakpoints land
+ * in them; a breakpoint on a dropped block marks nothing.
+ */
+export async function promptLayout(
+  req: ValidRequest,
+  speed: Speed,
+  view: MessagesView,
+): Promise<PromptLayout> {
+  const { system, tools } = req.params;
+  const { messages } = view;
   const chain = await Chain.start(req.params.model, speed);
 
   let toolPositions: number[] = [];
@@ -186,8 +196,10 @@ export async function promptLayout(req: ValidRequest, speed: Speed): Promise<Pro
           return toolPositions[anchor.index];
         case 'system':
           return systemPositions[anchor.index];
-        case 'messages':
-          return messagePos[anchor.index]?.[anchor.block];
+        case 'messages': {
+          const at = view.locate(anchor.index, anchor.block);
+          return at && messagePos[at.index]?.[at.block];
+        }
         case 'top':
           return blocks.length ? blocks.length - 1 : undefined;
       }

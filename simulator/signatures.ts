@@ -141,3 +141,43 @@ export async function verifyToolUseId(
   if (!bytes || readToolUseId(id) === null) return false;
   return bytesEqual(bytes.slice(4), await toolMac(hmac, claims));
 }
+
+// ---- compaction blocks ----------------------------------------------------------------------
+
+const COMPACTION_MAGIC = 0x43; // 'C'
+const COMPACTION_HEADER = 4;
+const COMPACTION_RECORD = COMPACTION_HEADER + 16 + FILLER + MAC;
+
+/**
+ * `encrypted_content` of a compaction block: base64 of a record that binds the block's summary
+ * `content` (its hash), an opaque filler standing in for the encrypted context, and a MAC.
+ */
+export async function sealCompaction(hmac: Hmac, content: string): Promise<string> {
+  const header = new Uint8Array([COMPACTION_MAGIC, VERSION, 0, 0]);
+  const body = concatBytes(header, await summaryHash(content));
+  const filler = concatBytes(
+    await hmac.sign('compaction-fill-a', body),
+    await hmac.sign('compaction-fill-b', body),
+  );
+  const sealed = concatBytes(body, filler.slice(0, FILLER));
+  return toBase64(concatBytes(sealed, await hmac.sign('compaction', sealed)));
+}
+
+/** Whether `encrypted` was sealed by this simulator for exactly this `content`. */
+export async function openCompaction(
+  hmac: Hmac,
+  encrypted: unknown,
+  content: string,
+): Promise<boolean> {
+  if (typeof encrypted !== 'string') return false;
+  const bytes = fromBase64(encrypted);
+  if (!bytes || bytes.length !== COMPACTION_RECORD) return false;
+  const sealed = bytes.slice(0, COMPACTION_RECORD - MAC);
+  if (!bytesEqual(bytes.slice(COMPACTION_RECORD - MAC), await hmac.sign('compaction', sealed)))
+    return false;
+  if (bytes[0] !== COMPACTION_MAGIC || bytes[1] !== VERSION) return false;
+  return bytesEqual(
+    bytes.slice(COMPACTION_HEADER, COMPACTION_HEADER + 16),
+    await summaryHash(content),
+  );
+}

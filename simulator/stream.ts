@@ -1,6 +1,7 @@
 // Renders a plan as the Messages API's SSE stream (reference §2; shapes from the SDK's wire
 // captures): message_start, blocks with a ping after the first content_block_start, omitted
-// thinking as one empty thinking_delta + one signature_delta, message_delta, message_stop.
+// thinking as one empty thinking_delta + one signature_delta, a compaction block as a start with
+// null fields + one compaction_delta, message_delta (with stop_details), message_stop.
 
 import type { Plan, PlannedBlock } from './plan';
 import { deltaUsage, diagnosticsOf, startUsage } from './usage';
@@ -27,6 +28,9 @@ async function* waitWithPings(ms: number, interval: number): AsyncGenerator<stri
 
 function startShape(block: PlannedBlock): Record<string, unknown> {
   switch (block.type) {
+    case 'compaction':
+      // The SDK's accumulator takes both fields from the one `compaction_delta`.
+      return { type: 'compaction', content: null, encrypted_content: null };
     case 'thinking':
       return { type: 'thinking', thinking: '', signature: '' };
     case 'redacted_thinking':
@@ -72,6 +76,14 @@ async function* events(plan: Plan, pingIntervalMs: number): AsyncGenerator<strin
     yield sse('content_block_start', { index, content_block: startShape(block) });
     if (index === 0) yield PING;
     switch (block.type) {
+      case 'compaction':
+        if (plan.compactMs > 0) yield* waitWithPings(plan.compactMs, pingIntervalMs);
+        yield delta(index, {
+          type: 'compaction_delta',
+          content: block.content,
+          encrypted_content: block.encryptedContent,
+        });
+        break;
       case 'thinking':
         if (!sleptThinking && plan.thinkMs > 0) yield* waitWithPings(plan.thinkMs, pingIntervalMs);
         if (!sleptThinking && plan.stallMs > 0) await sleep(plan.stallMs);
@@ -105,7 +117,11 @@ async function* events(plan: Plan, pingIntervalMs: number): AsyncGenerator<strin
   if (!mysterySent) yield sse('mystery', { note: 'an event type this client does not know' });
 
   yield sse('message_delta', {
-    delta: { stop_reason: plan.stopReason, stop_sequence: plan.stopSequence, stop_details: null },
+    delta: {
+      stop_reason: plan.stopReason,
+      stop_sequence: plan.stopSequence,
+      stop_details: plan.stopDetails,
+    },
     usage: deltaUsage(plan),
   });
   yield sse('message_stop', {});

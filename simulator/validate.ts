@@ -2,6 +2,7 @@
 
 import type { MessageCreateParams, Tool } from '@anthropic-ai/sdk/resources/messages';
 import { readBreakpoints, type Breakpoint } from './cache-control';
+import { COMPACT_BETA, readContextManagement, type CompactionConfig } from './context-management';
 import { readDiagnostics } from './diagnostics';
 import { invalid, SimError } from './errors';
 import { checkLatency, type Latency } from './latency';
@@ -21,6 +22,10 @@ export interface ValidRequest {
   breakpoints: Breakpoint[];
   /** `diagnostics.previous_message_id`: undefined without diagnostics, null to opt in only. */
   previousMessageId: string | null | undefined;
+  /** The `compact_20260112` edit of `context_management` (null: none). */
+  compaction: CompactionConfig | null;
+  /** `anthropic-beta` carries `compact-2026-01-12`: usage then has `iterations`. */
+  compactBeta: boolean;
 }
 
 const KNOWN_FIELDS = new Set([
@@ -197,6 +202,7 @@ export function validate(
   checkMessages(b.messages, allowPrefill);
   const breakpoints = readBreakpoints(b);
   const previousMessageId = readDiagnostics(b.diagnostics);
+  const compaction = readContextManagement(b.context_management, model, betas);
 
   return {
     params: b as unknown as MessageCreateParams,
@@ -207,5 +213,7 @@ export function validate(
     latency,
     breakpoints,
     previousMessageId,
+    compaction,
+    compactBeta: betas.includes(COMPACT_BETA),
   };
 }

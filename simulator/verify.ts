@@ -2,9 +2,12 @@
 //  - every thinking / redacted_thinking block must be sealed by this simulator and bound to its
 //    prefix (system, tools, earlier messages, earlier blocks of its message);
 //  - in a tool loop, the latest assistant message must come back exactly as issued.
+// Both run over the history the model sees: the checked prefix starts at the most recent
+// compaction block (reference long-conversations §1, "preserved thinking").
 
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import { blockPrefixHash, KNOWN_BLOCK_TYPES, messageBlocks } from './canonical';
+import type { ConversationView, Position } from './compaction';
 import { bytesEqual, type Hmac } from './crypto';
 import { invalid } from './errors';
 import {
@@ -19,15 +22,16 @@ import type { ValidRequest } from './validate';
 
 type Block = Record<string, unknown>;
 
+/** Error texts; positions are the request's (`messages.<i>.content.<j>`). */
 const ERRORS = {
-  prefix: (i: number, j: number, kind: SealedKind) =>
+  prefix: ({ index: i, block: j }: Position, kind: SealedKind) =>
     kind === 'thinking'
       ? `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block. The block is bound to a different conversation. Remove the block, or set \`thinking.block_binding.prefix_mismatch_behavior\` to "drop_block".`
       : `messages.${i}.content.${j}: Invalid \`data\` in \`redacted_thinking\` block. The block is bound to a different conversation. Remove the block, or set \`thinking.block_binding.prefix_mismatch_behavior\` to "drop_block".`,
-  modified: (i: number, j: number) =>
+  modified: ({ index: i, block: j }: Position) =>
     `messages.${i}.content.${j}: \`thinking\` or \`redacted_thinking\` blocks in the latest assistant message cannot be modified. These blocks must remain as they were in the original response.`,
-  mustStartWithThinking: (i: number, found: string) =>
-    `messages.${i}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${found}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking`,
+  mustStartWithThinking: ({ index: i, block: j }: Position, found: string) =>
+    `messages.${i}.content.${j}.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${found}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking`,
 };
 
 export interface Verification {
@@ -62,7 +66,7 @@ async function checkSealed(
 /** Any assistant message except the one a tool loop continues. */
 async function verifyEarlier(
   hmac: Hmac,
-  i: number,
+  at: (j: number) => Position,
   blocks: Block[],
   prefix: Uint8Array,
   dropMismatched: boolean,
@@ -71,7 +75,7 @@ async function verifyEarlier(
   for (const [j, block] of blocks.entries()) {
     if (isSealed(block)) {
       const { result } = await checkSealed(hmac, block, prefix, before);
-      if (result !== 'ok' && !dropMismatched) throw invalid(ERRORS.prefix(i, j, block.type));
+      if (result !== 'ok' && !dropMismatched) throw invalid(ERRORS.prefix(at(j), block.type));
     }
     if (KNOWN_BLOCK_TYPES.has(String(block.type))) before.push(block);
   }
@@ -81,7 +85,7 @@ async function verifyEarlier(
 async function verifyLatest(
   hmac: Hmac,
   req: ValidRequest,
-  i: number,
+  at: (j: number) => Position,
   blocks: Block[],
   prefix: Uint8Array,
 ): Promise<boolean> {
@@ -94,9 +98,9 @@ async function verifyLatest(
   const { thinking } = req;
   if (sealedCount === 0) {
     if (thinking.type === 'enabled')
-      throw invalid(ERRORS.mustStartWithThinking(i, String(blocks[0]?.type)));
+      throw invalid(ERRORS.mustStartWithThinking(at(0), String(blocks[0]?.type)));
     if (!thinking.upFront && thinking.type !== 'between_tools') return false; // off: may be dropped
-    throw invalid(ERRORS.modified(i, 0));
+    throw invalid(ERRORS.modified(at(0)));
   }
 
   const before: Block[] = [];
@@ -107,9 +111,9 @@ async function verifyLatest(
       const { result } = await checkSealed(hmac, block, prefix, before);
       if (result === 'other-prefix') {
         if (thinking.dropMismatchedBlocks) return false;
-        throw invalid(ERRORS.prefix(i, j, block.type));
+        throw invalid(ERRORS.prefix(at(j), block.type));
       }
-      if (result !== 'ok') throw invalid(ERRORS.modified(i, j));
+      if (result !== 'ok') throw invalid(ERRORS.modified(at(j)));
       sealedSeen++;
     } else if (block.type === 'tool_use' && readToolUseId(block.id)) {
       const ok = await verifyToolUseId(hmac, String(block.id), {
@@ -120,7 +124,7 @@ async function verifyLatest(
         name: String(block.name),
         input: block.input,
       });
-      if (!ok) throw invalid(ERRORS.modified(i, j));
+      if (!ok) throw invalid(ERRORS.modified(at(j)));
       lastCovered = j;
     }
     if (KNOWN_BLOCK_TYPES.has(String(block.type))) before.push(block);
@@ -129,17 +133,18 @@ async function verifyLatest(
   const extra = blocks.findIndex(
     (b, j) => j > lastCovered && KNOWN_BLOCK_TYPES.has(String(b.type)),
   );
-  if (lastCovered >= 0 && extra >= 0) throw invalid(ERRORS.modified(i, extra));
+  if (lastCovered >= 0 && extra >= 0) throw invalid(ERRORS.modified(at(extra)));
   return true;
 }
 
-/** `prefixes[i]`: the binding of messages before `i` (from `prefixChain`). */
+/** `prefixes[i]`: the binding of the view's messages before `i` (from `prefixChain`). */
 export async function verifyConversation(
   hmac: Hmac,
   req: ValidRequest,
+  view: ConversationView,
   prefixes: readonly Uint8Array[],
 ): Promise<Verification> {
-  const messages: readonly MessageParam[] = req.params.messages;
+  const messages: readonly MessageParam[] = view.messages;
   const last = messages[messages.length - 1]!;
   const inLoop =
     last.role === 'user' &&
@@ -156,8 +161,9 @@ export async function verifyConversation(
     );
     if (!relevant) continue;
     const prefix = prefixes[i]!;
-    if (i === loopIndex) loopHasThinking = await verifyLatest(hmac, req, i, blocks, prefix);
-    else await verifyEarlier(hmac, i, blocks, prefix, req.thinking.dropMismatchedBlocks);
+    const at = (j: number) => view.origin(i, j);
+    if (i === loopIndex) loopHasThinking = await verifyLatest(hmac, req, at, blocks, prefix);
+    else await verifyEarlier(hmac, at, blocks, prefix, req.thinking.dropMismatchedBlocks);
   }
   return { loopIndex, loopHasThinking };
 }
