@@ -9,7 +9,7 @@ const KV_MIN_TTL_SECONDS = 60;
 /** The Messages API's own request limit; a larger body could never be forwarded. */
 const UPSTREAM_MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** The smallest compaction trigger the API takes (`compact_20260112`), and its default. */
-export const MIN_COMPACT_AT_INPUT_TOKENS = 50_000;
+const MIN_COMPACT_AT_INPUT_TOKENS = 50_000;
 const DEFAULT_COMPACT_AT_INPUT_TOKENS = 150_000;
 
 export interface Settings {

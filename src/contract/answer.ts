@@ -28,8 +28,7 @@ export interface TurnUsage extends TokenCounts {
  * Claude's own details of a `refusal`, or the edge's for `model_context_window_exceeded`.
  */
 export type StopDetails =
-  | RefusalStopDetails
-  | { type: 'model_context_window_exceeded'; explanation: string };
+  RefusalStopDetails | { type: 'model_context_window_exceeded'; explanation: string };
 
 export type VisibleBlock =
   { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown };
