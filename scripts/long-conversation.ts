@@ -55,6 +55,9 @@ interface Row {
   bytes: number;
   promptTokens: number;
   compacted: boolean;
+  /** The turn's prompt-cache writes and reads, compaction pass included. */
+  cacheWrite: number;
+  cacheRead: number;
   firstTextMs: number;
 }
 
@@ -110,14 +113,19 @@ try {
         prompt.cache_creation_input_tokens! +
         prompt.cache_read_input_tokens!,
       compacted: usage.compaction !== undefined,
+      cacheWrite:
+        usage.cache_creation_input_tokens! + (usage.compaction?.cache_creation_input_tokens ?? 0),
+      cacheRead: usage.cache_read_input_tokens! + (usage.compaction?.cache_read_input_tokens ?? 0),
       firstTextMs: firstText - t0,
     });
   }
 
-  console.log('turn  request bytes  prompt tokens  compacted  first text ms');
+  console.log(
+    'turn  request bytes  prompt tokens  compacted  cache write  cache read  first text ms',
+  );
   for (const r of rows) {
     console.log(
-      `${String(r.turn).padStart(4)}  ${String(r.bytes).padStart(13)}  ${String(r.promptTokens).padStart(13)}  ${(r.compacted ? 'yes' : '').padStart(9)}  ${r.firstTextMs.toFixed(1).padStart(13)}`,
+      `${String(r.turn).padStart(4)}  ${String(r.bytes).padStart(13)}  ${String(r.promptTokens).padStart(13)}  ${(r.compacted ? 'yes' : '').padStart(9)}  ${String(r.cacheWrite).padStart(11)}  ${String(r.cacheRead).padStart(10)}  ${r.firstTextMs.toFixed(1).padStart(13)}`,
     );
   }
   const compacting = rows.filter((r) => r.compacted);

@@ -248,9 +248,15 @@ textarea:focus-visible,button:focus-visible{outline:3px solid #f0a500;outline-of
     const body = JSON.parse(data);
     if (event === 'conversation') remember(body.conversation_id);
     else if (event === 'status') {
-      const thinking = body.phase === 'thinking';
-      status.textContent = thinking ? 'Thinking…' : 'Answering…';
-      if (!turn.text) turn.el.textContent = thinking ? 'thinking…' : '…';
+      // `compacting`: Claude summarises a long conversation before it answers.
+      const words =
+        body.phase === 'compacting'
+          ? 'Catching up…'
+          : body.phase === 'thinking'
+            ? 'Thinking…'
+            : undefined;
+      status.textContent = words ?? 'Answering…';
+      if (!turn.text) turn.el.textContent = words ? words.toLowerCase() : '…';
     } else if (event === 'text') {
       if (!turn.text) {
         turn.el.className = 'a';

@@ -129,6 +129,20 @@ describe('a conversation that outgrows the context window, on a model that compa
     }
     const usage = await okJson(await call('/v1/usage', { headers: auth(key) }));
     expect(usage.used.tokens_today).toBe(charged);
+
+    // Counting the next turn counts what it would send: from the latest compaction block.
+    const counted = await okJson(
+      await call(`/v1/conversations/${conversationId}/count_tokens`, {
+        method: 'POST',
+        headers: auth(key),
+        json: { message: 'one more' },
+      }),
+    );
+    expect(counted.input_tokens).toBeLessThan(WINDOW);
+    const count = upstream.requests.at(-1)!;
+    expect(count.path).toBe('/v1/messages/count_tokens');
+    expect(count.body.messages[0]).toEqual(conversation.messages[2 * compacted.at(-1)! - 1]);
+    expect(count.headers['anthropic-beta']).toContain('compact-2026-01-12');
   }, 120_000);
 
   it('streams the compaction: status "compacting" first, usage.compaction in done, and the next turn goes on', async () => {

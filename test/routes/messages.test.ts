@@ -87,6 +87,34 @@ describe('POST /v1/messages', () => {
     expect(used.open_streams).toBe(0);
   });
 
+  it("charges what a client's own compaction used (usage.iterations), which the top-level usage leaves out", async () => {
+    const { key } = await createKey({ limits: { tokens_per_day: 10_000_000 } });
+    const stream = sdk(key).beta.messages.stream({
+      model: 'claude-opus-4-8',
+      max_tokens: 2000,
+      betas: ['compact-2026-01-12'],
+      context_management: {
+        edits: [{ type: 'compact_20260112', trigger: { type: 'input_tokens', value: 50_000 } }],
+      },
+      messages: [{ role: 'user', content: `${'many words '.repeat(24_000)} [sim:words=50]` }],
+    });
+    const final = await stream.finalMessage();
+    expect(final.content[0]).toMatchObject({ type: 'compaction', content: expect.any(String) });
+    const iterations = final.usage.iterations ?? [];
+    expect(iterations.map((i) => i.type)).toEqual(['compaction', 'message']);
+    const all = iterations.reduce(
+      (sum, i) =>
+        sum +
+        i.input_tokens +
+        i.output_tokens +
+        i.cache_creation_input_tokens +
+        i.cache_read_input_tokens,
+      0,
+    );
+    expect(all).toBeGreaterThan(50_000);
+    expect((await usageOf(key)).tokens_today).toBe(all);
+  });
+
   it('carries a client-side tool loop, the thinking blocks replayed unmodified', async () => {
     const { key } = await createKey();
     const client = sdk(key);
