@@ -20,8 +20,8 @@ export interface SimServer {
   url: string;
   /** By the `bench#<tag>` found in the request's last user text; `performance.now()` times. */
   taps: Map<string, Tap>;
-  /** The raw request body of every request tagged `bench#template…`. */
-  templates: Map<string, string>;
+  /** The raw body and `anthropic-beta` header of every request tagged `bench#template…`. */
+  templates: Map<string, { body: string; beta: string | null }>;
   close(): Promise<void>;
 }
 
@@ -34,13 +34,14 @@ const TAG = /bench#([A-Za-z0-9_-]+)/g;
 export function startSimulator(port: number, apiKey: string): SimServer {
   const simulator = createSimulator({ apiKey, recordRequests: false });
   const taps = new Map<string, Tap>();
-  const templates = new Map<string, string>();
+  const templates = new Map<string, { body: string; beta: string | null }>();
   const tapped = async (req: Request): Promise<Response> => {
     const arrive = performance.now();
     if (req.method !== 'POST') return simulator.fetch(req);
     const text = await req.clone().text();
     const tag = [...text.matchAll(TAG)].at(-1)?.[1];
-    if (tag?.startsWith('template')) templates.set(tag, text);
+    if (tag?.startsWith('template'))
+      templates.set(tag, { body: text, beta: req.headers.get('anthropic-beta') });
     const res = await simulator.fetch(req);
     if (!tag) return res;
     const tap: Tap = { arrive, firstByte: NaN, firstText: NaN };

@@ -17,7 +17,8 @@ export interface Endpoints {
   countingKey: string;
 }
 
-export const upstreamHeaders = {
+/** Completed at warm-up with the `anthropic-beta` thinking-edge sent (compaction's, say). */
+export const upstreamHeaders: Record<string, string> = {
   'x-api-key': UPSTREAM_KEY,
   'anthropic-version': '2026-10-21',
   'content-type': 'application/json',
@@ -56,7 +57,8 @@ export async function captureUpstreamRequest(e: Endpoints) {
   });
   const raw = e.sim.templates.get('template-0');
   if (!raw) throw new Error('the simulator did not see the template request');
-  upstreamTemplate = JSON.parse(raw) as Record<string, unknown>;
+  upstreamTemplate = JSON.parse(raw.body) as Record<string, unknown>;
+  if (raw.beta) upstreamHeaders['anthropic-beta'] = raw.beta;
   const messages = upstreamTemplate.messages as unknown[];
   if (messages.length !== 3) throw new Error(`template has ${messages.length} messages, not 3`);
 }
