@@ -9,6 +9,8 @@ export interface TargetFigure {
   errors: number;
   last_error?: string;
   first_text: Summary;
+  /** Every first-text time, sorted (for the chart's distribution). */
+  first_text_sorted_ms?: number[];
   first_byte: Summary;
   /** thinking-edge only: its first event, sent before Claude is called. */
   conversation_event?: Summary;
@@ -27,6 +29,10 @@ export function targetFigures(c: Collected): Record<Target, TargetFigure> {
       errors: c.errors[t],
       ...(c.lastError[t] ? { last_error: c.lastError[t] } : {}),
       first_text: summarize(s.map((x) => x.marks.firstText)),
+      first_text_sorted_ms: s
+        .map((x) => round2(x.marks.firstText))
+        .filter(Number.isFinite)
+        .sort((a, b) => a - b),
       first_byte: summarize(s.map((x) => x.marks.firstByte)),
       ...(t === 'edge'
         ? { conversation_event: summarize(s.map((x) => x.marks.conversation)) }

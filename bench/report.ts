@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BundleFigure } from './bundle';
+import { firstTextChart } from './chart';
 import { C1_ROUNDS, MODEL, QUICK, ROOT, type Target, TARGETS, THINK_MS } from './config';
 import {
   type ConcurrentFigure,
@@ -146,4 +147,5 @@ export function anyRequestFailed(r: BenchReport): boolean {
 
 export function writeReport(r: BenchReport): void {
   writeFileSync(join(ROOT, 'bench/results.json'), JSON.stringify(r, null, 2) + '\n');
+  writeFileSync(join(ROOT, 'bench/first-text.svg'), firstTextChart(r));
 }

@@ -27,6 +27,7 @@ import {
   withdraw,
 } from '../limits/admission';
 import { estimateTurnInput } from '../limits/estimate';
+import { hasHeadroom, type Verdict } from '../limits/headroom';
 import type { Admission } from '../limits/limiter';
 import { rateLimitHeaders, refusalError } from '../limits/policy';
 import { randomToken } from '../lib/crypto';
@@ -43,7 +44,13 @@ import { planTurn, scopeOf, type TurnRequest } from './plan';
 import { runToEnd, type TurnJob } from './run';
 import { EventsStore, type HeldEvents } from './events-store';
 import { conflict, ConversationState } from './state';
-import { type TurnInput, type TurnOutcome, TurnStopped } from './turn';
+import {
+  callUpstream,
+  type TurnInput,
+  type TurnOutcome,
+  TurnStopped,
+  type UpstreamCall,
+} from './turn';
 import { TurnLog } from './turn-log';
 
 /** A turn whose run died without finishing stops blocking the conversation after this long. */
@@ -118,6 +125,8 @@ export class ConversationObject extends DurableObject<Env> {
   /** Turns' events from their start until they are in storage: the running turn's, and one
    *  just ended. */
   #logs: TurnLog[] = [];
+  /** The key's limiter's last verdict on a turn here: whether the next may start Claude's call early. */
+  #verdict: Verdict | undefined;
   #events: EventsStore;
   /** Jobs being run by this instance: a duplicate delivery waits for the same run. */
   #jobRuns = new Map<string, Promise<JobVerdict>>();
@@ -140,6 +149,7 @@ export class ConversationObject extends DurableObject<Env> {
     const config = settings(this.env);
     let admitting: Promise<Admission> | undefined;
     let input: TurnInput;
+    let early: UpstreamCall | undefined;
     try {
       // Held in memory (or new): the limiter is asked at once and decides while the turn is
       // planned. After an eviction the conversation is read first, since the limiter's
@@ -152,19 +162,30 @@ export class ConversationObject extends DurableObject<Env> {
           : await this.#state.read(scopeOf(request), request.conversationId);
       input = planTurn(config, request, stored);
       admitting ??= admit(this.env, ticket, stored, request);
+      // Far from the key's limits at its last verdict here, and no turn running: Claude's
+      // call starts now, while the limiter decides (limits/headroom.ts).
+      const estimate = estimateTurnInput(stored, request.body);
+      if (!this.#busy(Date.now()) && hasHeadroom(this.#verdict, ticket, estimate, Date.now())) {
+        early = callUpstream(this.env, input);
+      }
     } catch (err) {
       if (admitting) await withdraw(this.env, ticket, admitting);
       if (err instanceof ApiError) return { kind: 'error', error: err.toJSON() };
       throw err;
     }
     const admission = await admitting;
-    if (!admission.ok)
+    this.#verdict = { ok: admission.ok, snapshot: admission.snapshot };
+    if (!admission.ok) {
+      // Refused: the early call is aborted before any of its bytes was read.
+      early?.abort.abort();
       return { kind: 'error', error: refusalError(admission, ticket.ip?.limit).toJSON() };
+    }
     const rateLimit = rateLimitHeaders(admission.snapshot);
 
     // No await from this check to taking the lock: two calls cannot both pass it.
     const now = Date.now();
-    if (this.#running && now - this.#running.startedAt < STALE_TURN_MS) {
+    if (this.#busy(now)) {
+      early?.abort.abort();
       await cancelTurn(this.env, ticket);
       const busy = conflict('busy', this.#state.committedTurns());
       return { kind: 'error', error: busy.toJSON(), rateLimit };
@@ -198,8 +219,14 @@ export class ConversationObject extends DurableObject<Env> {
       event: 'conversation',
       data: { conversation_id: conversation.id, turn: running.turn },
     });
-    const report = runToEnd(this.env, job, input, log, stop.signal, (outcome) =>
-      this.#finish(running, input, outcome, job.jobId),
+    const report = runToEnd(
+      this.env,
+      job,
+      input,
+      log,
+      stop.signal,
+      (outcome) => this.#finish(running, input, outcome, job.jobId),
+      early,
     );
     running.settled = report;
     this.ctx.waitUntil(report.finally(() => this.#keepEvents(log, input.ttlSeconds)));
@@ -208,6 +235,11 @@ export class ConversationObject extends DurableObject<Env> {
     return done.ok
       ? { kind: 'answer', body: done.body, rateLimit }
       : { kind: 'error', error: done.error, rateLimit };
+  }
+
+  /** A turn runs (one older than STALE_TURN_MS is taken as lost). */
+  #busy(now: number): boolean {
+    return this.#running !== null && now - this.#running.startedAt < STALE_TURN_MS;
   }
 
   /**

@@ -12,7 +12,7 @@ import { logError, logLine } from '../log';
 import { settle } from '../store/idempotency';
 import type { TurnRequest } from './plan';
 import type { TurnLog } from './turn-log';
-import { runTurn, type TurnInput, type TurnOutcome, TurnStopped } from './turn';
+import { runTurn, type TurnInput, type TurnOutcome, TurnStopped, type UpstreamCall } from './turn';
 
 /** A turn as any front door hands it to the conversation's object: plain data only. */
 export interface TurnJob {
@@ -43,6 +43,8 @@ export async function runToEnd(
   stop: AbortSignal,
   /** The object's part: keep the conversation, free it for the next turn. */
   finish: (outcome: TurnOutcome) => Promise<void>,
+  /** Claude's call, when it was started before the limiter's verdict. */
+  early?: UpstreamCall,
 ): Promise<TurnReport> {
   let ttftMs: number | undefined;
   const emit = (event: ClientEvent) => {
@@ -51,7 +53,7 @@ export async function runToEnd(
   };
   let outcome: TurnOutcome;
   try {
-    outcome = await runSafely(env, input, emit, stop);
+    outcome = await runSafely(env, input, emit, stop, early);
     // The conversation and the key's slot are free before `done`: a client's next turn
     // never races this one.
     await finish(outcome);
@@ -98,9 +100,10 @@ async function runSafely(
   input: TurnInput,
   emit: (event: ClientEvent) => void,
   stop: AbortSignal,
+  early: UpstreamCall | undefined,
 ): Promise<TurnOutcome> {
   try {
-    return await runTurn(env, input, emit, stop);
+    return await runTurn(env, input, emit, stop, early);
   } catch (err) {
     logError('turn', err, { conversation_id: input.conversation.id });
     return {

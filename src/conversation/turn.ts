@@ -64,18 +64,53 @@ export type TurnOutcome =
   | { ok: true; answer: TurnAnswer; /** As stored. */ conversation: Conversation }
   | { ok: false; error: ApiError; usage?: TurnUsage };
 
+/**
+ * Claude's call for a turn, started: the response (headers only so far) and the controller
+ * that aborts it. Started before the limiter's verdict when the object expects admission
+ * (conversation/headroom.ts); nothing of it reaches a client before `runTurn` reads it.
+ */
+export interface UpstreamCall {
+  response: Promise<Response>;
+  abort: AbortController;
+}
+
+export function callUpstream(env: Env, input: TurnInput): UpstreamCall {
+  const { conversation, userMessage, params } = input;
+  const abort = new AbortController();
+  const response = postStreamingMessage(
+    env,
+    {
+      ...params,
+      // Asks Claude why the prompt cache missed against the previous turn, if it did.
+      diagnostics: { previous_message_id: conversation.last_message_id ?? null },
+      // What a compaction summarised is not sent again (the whole history is still stored).
+      messages: [...upstreamHistory(conversation.messages), userMessage],
+      stream: true,
+    },
+    {
+      signal: abort.signal,
+      ...(input.betas.length > 0 ? { headers: { 'anthropic-beta': input.betas.join(',') } } : {}),
+    },
+  );
+  response.catch(() => {}); // awaited by runTurn, or abandoned after an abort
+  return { response, abort };
+}
+
 export async function runTurn(
   env: Env,
   input: TurnInput,
   emit: (event: ClientEvent) => void,
   /** Aborted with a `TurnStopped` by the turn's owner. */
   stop?: AbortSignal,
+  /** The call, if it was started already. */
+  started?: UpstreamCall,
 ): Promise<TurnOutcome> {
   const { conversation, userMessage, params } = input;
   const messages = [...conversation.messages, userMessage];
   const translator = new StreamTranslator(emit);
   let lastByteAt = Date.now();
-  const abort = new AbortController();
+  const call = started ?? callUpstream(env, input);
+  const { abort } = call;
   const stopped = () => abort.abort(stop?.reason);
   if (stop?.aborted) stopped();
   else stop?.addEventListener('abort', stopped, { once: true });
@@ -87,21 +122,7 @@ export async function runTurn(
     Math.min(1000, Math.max(10, Math.floor(input.idleTimeoutMs / 4))),
   );
   try {
-    const response = await postStreamingMessage(
-      env,
-      {
-        ...params,
-        // Asks Claude why the prompt cache missed against the previous turn, if it did.
-        diagnostics: { previous_message_id: conversation.last_message_id ?? null },
-        // What a compaction summarised is not sent again (the whole history is still stored).
-        messages: [...upstreamHistory(conversation.messages), userMessage],
-        stream: true,
-      },
-      {
-        signal: abort.signal,
-        ...(input.betas.length > 0 ? { headers: { 'anthropic-beta': input.betas.join(',') } } : {}),
-      },
-    );
+    const response = await call.response;
     lastByteAt = Date.now();
     if (!response.body) throw new Error('Claude answered without a body.');
     await readEvents(response.body, (event) => translator.push(event), {

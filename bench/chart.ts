@@ -1,0 +1,155 @@
+/**
+ * The bench's chart (bench/first-text.svg, shown in BENCHMARKS.md), drawn from the run's own
+ * figures with nothing but SVG text: on the left the distribution of first-text times at
+ * concurrency 1 (the share of turns with their first text by each time) for the simulator
+ * direct, the bare Worker and thinking-edge; on the right first text p50 and p99 against the
+ * number of concurrent streams. People read these faster than the tables.
+ */
+import type { Target } from './config';
+import type { BenchReport } from './report';
+
+const W = 960;
+const H = 380;
+const PANEL = { top: 48, bottom: 320, width: 380 };
+const LEFT_X = 70;
+const RIGHT_X = 540;
+const COLOR: Record<Target, string> = { direct: '#7a7a7a', bare: '#2f6fb3', edge: '#d9480f' };
+const NAME: Record<Target, string> = {
+  direct: 'simulator direct',
+  bare: 'bare Worker',
+  edge: 'thinking-edge',
+};
+const TARGETS: Target[] = ['direct', 'bare', 'edge'];
+
+type Report = Pick<BenchReport, 'first_text_c1' | 'first_text_concurrent' | 'machine'>;
+
+export function firstTextChart(r: Report): string {
+  const c1 = r.first_text_c1.targets;
+  const all = TARGETS.flatMap((t) => c1[t].first_text_sorted_ms ?? []);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="${LEFT_X}" y="22" font-size="14" font-weight="600">First text at concurrency 1: share of turns by time</text>`,
+    `<text x="${RIGHT_X}" y="22" font-size="14" font-weight="600">First text against concurrent streams</text>`,
+  ];
+  if (all.length > 0) out.push(...distribution(r, Math.min(...all), Math.max(...all)));
+  out.push(...concurrency(r));
+  TARGETS.forEach((t, i) => {
+    const x = LEFT_X + i * 150;
+    out.push(
+      `<line x1="${x}" y1="${H - 22}" x2="${x + 24}" y2="${H - 22}" stroke="${COLOR[t]}" stroke-width="3"/>`,
+      `<text x="${x + 30}" y="${H - 18}">${NAME[t]}</text>`,
+    );
+  });
+  out.push(
+    `<text x="${W - 10}" y="${H - 18}" text-anchor="end" fill="#555">npm run bench · ${escape(r.machine.date.slice(0, 16).replace('T', ' '))} UTC · ${escape(r.machine.git_head)}</text>`,
+    '</svg>',
+  );
+  return `${out.join('\n')}\n`;
+}
+
+function distribution(r: Report, min: number, max: number): string[] {
+  const lo = Math.floor(min / 10) * 10;
+  const hi = Math.ceil(max / 10) * 10;
+  const x = (ms: number) => LEFT_X + ((ms - lo) / (hi - lo || 1)) * PANEL.width;
+  const y = (share: number) => PANEL.bottom - share * (PANEL.bottom - PANEL.top);
+  const out = axes(
+    LEFT_X,
+    'ms',
+    ticks(lo, hi).map((v) => [x(v), String(v)]),
+    [0, 0.25, 0.5, 0.75, 1].map((s) => [y(s), `${s * 100}%`]),
+  );
+  for (const t of TARGETS) {
+    const xs = r.first_text_c1.targets[t].first_text_sorted_ms ?? [];
+    if (xs.length === 0) continue;
+    // A step per sample: at x = the sample, the share rises by 1/n.
+    const points = xs.flatMap((v, i) => [
+      `${x(v)},${y(i / xs.length)}`,
+      `${x(v)},${y((i + 1) / xs.length)}`,
+    ]);
+    out.push(
+      `<polyline fill="none" stroke="${COLOR[t]}" stroke-width="2" points="${points.join(' ')}"/>`,
+    );
+  }
+  return out;
+}
+
+function concurrency(r: Report): string[] {
+  const levels = Object.keys(r.first_text_concurrent)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const values = levels.flatMap((n) =>
+    TARGETS.flatMap((t) => {
+      const s = r.first_text_concurrent[String(n)]?.[t].first_text;
+      return s ? [s.p50_ms, s.p99_ms] : [];
+    }),
+  );
+  if (levels.length === 0 || values.length === 0) return [];
+  const top = Math.ceil(Math.max(...values) / 100) * 100;
+  // Concurrency on a log scale: 1, 10 and 50 spread out evenly enough to read.
+  const span = Math.log(Math.max(...levels)) || 1;
+  const x = (n: number) => RIGHT_X + (Math.log(n) / span) * PANEL.width;
+  const y = (ms: number) => PANEL.bottom - (ms / top) * (PANEL.bottom - PANEL.top);
+  const out = axes(
+    RIGHT_X,
+    'concurrent streams',
+    levels.map((n) => [x(n), String(n)]),
+    ticks(0, top).map((v) => [y(v), `${v} ms`]),
+  );
+  for (const t of TARGETS) {
+    for (const [p, dash] of [
+      ['p50_ms', ''],
+      ['p99_ms', ' stroke-dasharray="5 4"'],
+    ] as const) {
+      const points = levels.flatMap((n) => {
+        const s = r.first_text_concurrent[String(n)]?.[t].first_text;
+        return s && Number.isFinite(s[p]) ? [`${x(n)},${y(s[p])}`] : [];
+      });
+      out.push(
+        `<polyline fill="none" stroke="${COLOR[t]}" stroke-width="2"${dash} points="${points.join(' ')}"/>`,
+      );
+    }
+  }
+  out.push(
+    `<text x="${RIGHT_X + PANEL.width}" y="${PANEL.top - 8}" text-anchor="end" fill="#555">solid p50 · dashed p99</text>`,
+  );
+  return out;
+}
+
+/** The two axes of a panel, with labelled ticks ([position, label]). */
+function axes(
+  left: number,
+  xTitle: string,
+  xTicks: Array<[number, string]>,
+  yTicks: Array<[number, string]>,
+): string[] {
+  const out = [
+    `<line x1="${left}" y1="${PANEL.bottom}" x2="${left + PANEL.width}" y2="${PANEL.bottom}" stroke="#333"/>`,
+    `<line x1="${left}" y1="${PANEL.top}" x2="${left}" y2="${PANEL.bottom}" stroke="#333"/>`,
+    `<text x="${left + PANEL.width / 2}" y="${PANEL.bottom + 32}" text-anchor="middle">${xTitle}</text>`,
+  ];
+  for (const [px, label] of xTicks) {
+    out.push(
+      `<line x1="${px}" y1="${PANEL.bottom}" x2="${px}" y2="${PANEL.bottom + 4}" stroke="#333"/>`,
+      `<text x="${px}" y="${PANEL.bottom + 16}" text-anchor="middle">${label}</text>`,
+    );
+  }
+  for (const [py, label] of yTicks) {
+    out.push(
+      `<line x1="${left}" y1="${py}" x2="${left + PANEL.width}" y2="${py}" stroke="#eee"/>`,
+      `<text x="${left - 6}" y="${py + 4}" text-anchor="end">${label}</text>`,
+    );
+  }
+  return out;
+}
+
+/** About five round ticks between lo and hi. */
+function ticks(lo: number, hi: number): number[] {
+  const raw = (hi - lo) / 5;
+  const step = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000].find((s) => s >= raw) ?? raw;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push(v);
+  return out;
+}
+
+const escape = (s: string) => s.replace(/[<&>"]/g, (c) => `&#${c.charCodeAt(0)};`);
