@@ -80,7 +80,7 @@ export function dryRunBundle(
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-function decodeVlq(segment: string): number[] {
+export function decodeVlq(segment: string): number[] {
   const out: number[] = [];
   let value = 0;
   let shift = 0;

@@ -1,0 +1,212 @@
+/**
+ * `npx tsx scripts/profile-turns.ts [turns] [words]`: where thinking-edge's CPU goes during
+ * streamed turns. Runs it under `wrangler dev` with the Messages API simulator in this
+ * process, attaches to the runtime's V8 inspector (the Chrome DevTools protocol over the
+ * `--inspector-port` WebSocket), and samples the Worker and its Durable Objects while
+ * `turns` (default 30) streamed turns of `words` (default 750) words run, one at a time.
+ * Prints the functions with the most self time, and the share per source file. Loopback
+ * only; ports 8776–8778.
+ */
+import { serve } from '@hono/node-server';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { decodeVlq } from '../bench/bundle';
+import { edgeVars, killAllGroups, startWrangler } from '../bench/servers';
+import { createSimulator } from '../simulator';
+
+const TURNS = Number(process.argv[2] ?? 30);
+const WORDS = Number(process.argv[3] ?? 750);
+const ADMIN = 'profile-admin';
+const UPSTREAM_KEY = 'profile-upstream';
+const root = resolve(import.meta.dirname, '..');
+const tmp = mkdtempSync(join(tmpdir(), 'thinking-edge-profile-'));
+
+const simulator = createSimulator({ apiKey: UPSTREAM_KEY, recordRequests: false });
+const simServer = serve({ fetch: simulator.fetch, port: 8776, hostname: '127.0.0.1' });
+
+const edge = await startWrangler({
+  name: 'edge',
+  args: [
+    '-c',
+    join(root, 'wrangler.toml'),
+    '--persist-to',
+    join(tmp, 'state'),
+    '--inspector-port',
+    '8778',
+    ...edgeVars('http://127.0.0.1:8776', UPSTREAM_KEY, ADMIN),
+  ],
+  port: 8777,
+  logFile: join(tmp, 'edge.log'),
+  readyPath: '/health',
+  debugLogDir: join(tmp, 'wrangler-logs'),
+  timeoutMs: 90_000,
+});
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  children?: number[];
+}
+/**
+ * Where a place in the (minified) dev bundle comes from: its source map, the newest under
+ * .wrangler/tmp, read once.
+ */
+let mapped: Array<Array<[number, string, number]>> | undefined;
+function original(line: number, column: number): { source: string; line: number } | null {
+  if (!mapped) {
+    const dirs = readdirSync(join(root, '.wrangler/tmp'))
+      .filter((d) => d.startsWith('dev-'))
+      .map((d) => join(root, '.wrangler/tmp', d))
+      .filter((d) => existsSync(join(d, 'index.js.map')))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    const map = JSON.parse(readFileSync(join(dirs[0]!, 'index.js.map'), 'utf8')) as {
+      sources: string[];
+      mappings: string;
+    };
+    let source = 0;
+    let sourceLine = 0;
+    mapped = map.mappings.split(';').map((segments) => {
+      let col = 0;
+      return (segments ? segments.split(',') : []).flatMap((seg) => {
+        const f = decodeVlq(seg);
+        col += f[0] ?? 0;
+        if (f.length < 4) return [];
+        source += f[1]!;
+        sourceLine += f[2]!;
+        const name = map.sources[source]!.replace(/^.*node_modules\//, '').replace(
+          /^(\.\.\/)+/,
+          '',
+        );
+        return [[col, name, sourceLine + 1] as [number, string, number]];
+      });
+    });
+  }
+  const row = mapped[line] ?? [];
+  let best: [number, string, number] | undefined;
+  for (const entry of row) if (entry[0] <= column) best = entry;
+  return best ? { source: best[1], line: best[2] } : null;
+}
+
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/**
+ * One DevTools protocol session on the runtime's own inspector (wrangler's inspector proxy
+ * takes no client but its DevTools page): the loopback ports `workerd` listens on, probed for
+ * the one whose `/json` lists the Worker.
+ */
+async function inspect() {
+  // Every workerd port on loopback (this script runs the only one it profiles).
+  const ports = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes('"workerd"'))
+    .flatMap((line) => /127\.0\.0\.1:(\d+)/.exec(line)?.[1] ?? []);
+  let target: { webSocketDebuggerUrl: string; title?: string } | undefined;
+  for (const port of ports) {
+    try {
+      const list = (await (
+        await fetch(`http://127.0.0.1:${port}/json`, { signal: AbortSignal.timeout(1000) })
+      ).json()) as Array<{ id: string; webSocketDebuggerUrl: string; title?: string }>;
+      target = list.find((t) => t.id === 'core:user:thinking-edge');
+      if (target) break;
+    } catch {
+      // not the inspector
+    }
+  }
+  if (!target) {
+    throw new Error(
+      `no inspector target for core:user:thinking-edge (workerd ports ${ports.join(', ')})`,
+    );
+  }
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((ok, fail) => {
+    ws.onopen = ok;
+    ws.onerror = fail;
+  });
+  let id = 0;
+  const waiting = new Map<number, (result: unknown) => void>();
+  ws.onmessage = (m) => {
+    const msg = JSON.parse(String(m.data)) as { id?: number; result?: unknown };
+    if (msg.id !== undefined) waiting.get(msg.id)?.(msg.result);
+  };
+  const send = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<any>((ok) => {
+      const n = ++id;
+      waiting.set(n, ok);
+      ws.send(JSON.stringify({ id: n, method, params }));
+    });
+  return { send, close: () => ws.close(), title: target.title };
+}
+
+try {
+  const minted = await fetch(`${edge.url}/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'profile',
+      kind: 'secret',
+      limits: { requests_per_minute: 100_000, tokens_per_day: 1_000_000_000 },
+    }),
+  });
+  const { key } = (await minted.json()) as { key: string };
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  const turn = async (message: string) => {
+    const res = await fetch(`${edge.url}/v1/chat`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ message, stream: true }),
+    });
+    await res.text();
+  };
+  for (let i = 0; i < 5; i++) await turn(`warm ${i} [sim:words=${WORDS}]`);
+
+  const session = await inspect();
+  await session.send('Profiler.enable');
+  await session.send('Profiler.setSamplingInterval', { interval: 100 });
+  await session.send('Profiler.start');
+  for (let i = 0; i < TURNS; i++) await turn(`profiled ${i} [sim:words=${WORDS}]`);
+  const { profile } = (await session.send('Profiler.stop')) as { profile: Profile };
+  session.close();
+
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  profile.samples.forEach((nodeId, i) =>
+    self.set(nodeId, (self.get(nodeId) ?? 0) + (profile.timeDeltas[i] ?? 0)),
+  );
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const byFunction = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  for (const [nodeId, us] of self) {
+    const { functionName, url, lineNumber, columnNumber } = byId.get(nodeId)!.callFrame;
+    if (functionName === '(idle)' || functionName === '(program)') continue;
+    const at = url.endsWith('index.js') ? original(lineNumber, columnNumber) : null;
+    const file = at?.source ?? (url ? url.replace(/^.*\//, '') : '(native)');
+    const name = `${functionName || '(anonymous)'}  ${file}:${at?.line ?? lineNumber + 1}`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + us);
+    byFile.set(file, (byFile.get(file) ?? 0) + us);
+  }
+  const busy = [...byFunction.values()].reduce((a, b) => a + b, 0);
+  console.log(
+    `inspector target "${session.title}": ${TURNS} streamed turns of ${WORDS} words; sampled ${(total / 1000).toFixed(0)} ms, busy ${(busy / 1000).toFixed(0)} ms (${(busy / 1000 / TURNS).toFixed(2)} ms a turn)`,
+  );
+  console.log('\nself time by function (top 30)');
+  for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
+    console.log(
+      `${((us / busy) * 100).toFixed(1).padStart(5)} %  ${(us / 1000 / TURNS).toFixed(3).padStart(7)} ms/turn  ${name}`,
+    );
+  }
+  console.log('\nself time by file');
+  for (const [file, us] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+    console.log(`${((us / busy) * 100).toFixed(1).padStart(5)} %  ${file}`);
+  }
+} finally {
+  await edge.stop();
+  simServer.close();
+  killAllGroups();
+  rmSync(tmp, { recursive: true, force: true });
+}
