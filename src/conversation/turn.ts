@@ -67,7 +67,7 @@ export type TurnOutcome =
 /**
  * Claude's call for a turn, started: the response (headers only so far) and the controller
  * that aborts it. Started before the limiter's verdict when the object expects admission
- * (conversation/headroom.ts); nothing of it reaches a client before `runTurn` reads it.
+ * (limits/headroom.ts); nothing of it reaches a client before `runTurn` reads it.
  */
 export interface UpstreamCall {
   response: Promise<Response>;
