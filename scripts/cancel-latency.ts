@@ -5,55 +5,18 @@
  * edge aborted its stream. Per turn, from sending the cancel: its `200`, the `cancelled`
  * event on the turn's own stream, and the upstream stream's abort; and, to compare, the same
  * request when nothing runs (its `409`: what reaching the object costs). Half the turns are
- * cancelled while Claude thinks, half while it writes. Loopback only; ports 8798–8799.
+ * cancelled while Claude thinks, half while it writes. Loopback only; ports 8797–8799.
  */
-import { serve } from '@hono/node-server';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { edgeVars, killAllGroups, startWrangler } from '../bench/servers';
+import { startEdgeWithSimulator } from '../bench/edge-dev';
 import { percentile } from '../bench/stats';
-import { createSimulator } from '../simulator';
 
 const TURNS = Number(process.argv[2] ?? 40);
-const ADMIN = 'cancel-admin';
-const UPSTREAM_KEY = 'cancel-upstream';
-const root = resolve(import.meta.dirname, '..');
-const tmp = mkdtempSync(join(tmpdir(), 'thinking-edge-cancel-'));
-
-const simulator = createSimulator({ apiKey: UPSTREAM_KEY, pingIntervalMs: 200 });
-const simServer = serve({ fetch: simulator.fetch, port: 8798, hostname: '127.0.0.1' });
-
-const edge = await startWrangler({
-  name: 'edge',
-  args: [
-    '-c',
-    join(root, 'wrangler.toml'),
-    '--persist-to',
-    join(tmp, 'state'),
-    '--inspector-port',
-    '9239',
-    ...edgeVars('http://127.0.0.1:8798', UPSTREAM_KEY, ADMIN),
-  ],
-  port: 8799,
-  logFile: join(tmp, 'edge.log'),
-  readyPath: '/health',
-  debugLogDir: join(tmp, 'wrangler-logs'),
-  timeoutMs: 90_000,
+const { simulator, edge, headers, stop } = await startEdgeWithSimulator({
+  port: 8797,
+  simulator: { pingIntervalMs: 200 },
 });
 
 try {
-  const minted = await fetch(`${edge.url}/admin/keys`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      name: 'cancel',
-      kind: 'secret',
-      limits: { requests_per_minute: 100_000 },
-    }),
-  });
-  const { key } = (await minted.json()) as { key: string };
-  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
   const figures = {
     response: [] as number[],
     event: [] as number[],
@@ -131,8 +94,5 @@ try {
   console.log(row('the upstream stream aborted', figures.upstream));
   console.log(row('for comparison: a 409 (nothing runs)', figures.idle));
 } finally {
-  await edge.stop();
-  simServer.close();
-  killAllGroups();
-  rmSync(tmp, { recursive: true, force: true });
+  await stop();
 }

@@ -7,43 +7,16 @@
  * of its `messages`, and the prompt's tokens as Claude counts them), whether it compacted, and
  * the time to the first text event; then the request size before and after each compaction
  * and the first-text time of compacting turns against the others. Loopback only; ports
- * 8796–8797.
+ * 8794–8796.
  */
-import { serve } from '@hono/node-server';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { edgeVars, killAllGroups, startWrangler } from '../bench/servers';
+import { startEdgeWithSimulator } from '../bench/edge-dev';
 import { percentile } from '../bench/stats';
-import { createSimulator } from '../simulator';
 
 const TURNS = Number(process.argv[2] ?? 100);
-const ADMIN = 'long-admin';
-const UPSTREAM_KEY = 'long-upstream';
-const root = resolve(import.meta.dirname, '..');
-const tmp = mkdtempSync(join(tmpdir(), 'thinking-edge-long-'));
-
-const simulator = createSimulator({ apiKey: UPSTREAM_KEY, pingIntervalMs: 200 });
-const simServer = serve({ fetch: simulator.fetch, port: 8796, hostname: '127.0.0.1' });
-
-const edge = await startWrangler({
-  name: 'edge',
-  args: [
-    '-c',
-    join(root, 'wrangler.toml'),
-    '--persist-to',
-    join(tmp, 'state'),
-    '--inspector-port',
-    '9237',
-    ...edgeVars('http://127.0.0.1:8796', UPSTREAM_KEY, ADMIN),
-    '--var',
-    'COMPACT_AT_INPUT_TOKENS:50000',
-  ],
-  port: 8797,
-  logFile: join(tmp, 'edge.log'),
-  readyPath: '/health',
-  debugLogDir: join(tmp, 'wrangler-logs'),
-  timeoutMs: 90_000,
+const { simulator, edge, headers, stop } = await startEdgeWithSimulator({
+  port: 8794,
+  simulator: { pingIntervalMs: 200 },
+  vars: ['COMPACT_AT_INPUT_TOKENS:50000'],
 });
 
 const sentence = 'The committee reviewed the harbour plans, the tide tables and the budget. ';
@@ -63,17 +36,6 @@ interface Row {
 }
 
 try {
-  const minted = await fetch(`${edge.url}/admin/keys`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      name: 'long',
-      kind: 'secret',
-      limits: { requests_per_minute: 100_000, tokens_per_day: 1_000_000_000 },
-    }),
-  });
-  const { key } = (await minted.json()) as { key: string };
-  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
   const rows: Row[] = [];
   let conversationId: string | undefined;
 
@@ -154,8 +116,5 @@ try {
     `largest request: ${Math.max(...rows.map((r) => r.bytes))} bytes; without compaction the last would hold every turn`,
   );
 } finally {
-  await edge.stop();
-  simServer.close();
-  killAllGroups();
-  rmSync(tmp, { recursive: true, force: true });
+  await stop();
 }

@@ -5,43 +5,23 @@
  * `--inspector-port` WebSocket), and samples the Worker and its Durable Objects while
  * `turns` (default 30) streamed turns of `words` (default 750) words run, one at a time.
  * Prints the functions with the most self time, and the share per source file. Loopback
- * only; ports 8776–8778.
+ * only; ports 8776–8778 (the simulator, the edge, its inspector proxy). The runtime's
+ * inspector serves one session: when wrangler's own proxy holds it, the script says so after
+ * 15 s (seen in about half the runs here); run it again.
  */
-import { serve } from '@hono/node-server';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decodeVlq } from '../bench/bundle';
-import { edgeVars, killAllGroups, startWrangler } from '../bench/servers';
-import { createSimulator } from '../simulator';
+import { startEdgeWithSimulator } from '../bench/edge-dev';
+import { processGroup } from '../bench/servers';
 
 const TURNS = Number(process.argv[2] ?? 30);
 const WORDS = Number(process.argv[3] ?? 750);
-const ADMIN = 'profile-admin';
-const UPSTREAM_KEY = 'profile-upstream';
 const root = resolve(import.meta.dirname, '..');
-const tmp = mkdtempSync(join(tmpdir(), 'thinking-edge-profile-'));
-
-const simulator = createSimulator({ apiKey: UPSTREAM_KEY, recordRequests: false });
-const simServer = serve({ fetch: simulator.fetch, port: 8776, hostname: '127.0.0.1' });
-
-const edge = await startWrangler({
-  name: 'edge',
-  args: [
-    '-c',
-    join(root, 'wrangler.toml'),
-    '--persist-to',
-    join(tmp, 'state'),
-    '--inspector-port',
-    '8778',
-    ...edgeVars('http://127.0.0.1:8776', UPSTREAM_KEY, ADMIN),
-  ],
-  port: 8777,
-  logFile: join(tmp, 'edge.log'),
-  readyPath: '/health',
-  debugLogDir: join(tmp, 'wrangler-logs'),
-  timeoutMs: 90_000,
+const { edge, headers, stop } = await startEdgeWithSimulator({
+  port: 8776,
+  simulator: { recordRequests: false },
 });
 
 interface ProfileNode {
@@ -49,6 +29,7 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
 }
+
 /**
  * Where a place in the (minified) dev bundle comes from: its source map, the newest under
  * .wrangler/tmp, read once.
@@ -97,14 +78,18 @@ interface Profile {
 
 /**
  * One DevTools protocol session on the runtime's own inspector (wrangler's inspector proxy
- * takes no client but its DevTools page): the loopback ports `workerd` listens on, probed for
- * the one whose `/json` lists the Worker.
+ * takes no client but its DevTools page): the loopback ports this edge's `workerd` processes
+ * listen on, probed for the one whose `/json` lists the Worker.
  */
 async function inspect() {
-  // Every workerd port on loopback (this script runs the only one it profiles).
+  // The loopback ports of this edge's own workerd processes (its process group): a stray
+  // runtime left by an earlier run must not be the one profiled.
   const ports = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' })
     .split('\n')
-    .filter((line) => line.includes('"workerd"'))
+    .filter((line) => {
+      const pid = Number(/"workerd",pid=(\d+)/.exec(line)?.[1]);
+      return pid > 0 && processGroup(pid) === edge.pid;
+    })
     .flatMap((line) => /127\.0\.0\.1:(\d+)/.exec(line)?.[1] ?? []);
   let target: { webSocketDebuggerUrl: string; title?: string } | undefined;
   for (const port of ports) {
@@ -120,7 +105,7 @@ async function inspect() {
   }
   if (!target) {
     throw new Error(
-      `no inspector target for core:user:thinking-edge (workerd ports ${ports.join(', ')})`,
+      `no inspector target for core:user:thinking-edge (this edge's workerd ports: ${ports.join(', ') || 'none'})`,
     );
   }
   const ws = new WebSocket(target.webSocketDebuggerUrl);
@@ -134,27 +119,25 @@ async function inspect() {
     const msg = JSON.parse(String(m.data)) as { id?: number; result?: unknown };
     if (msg.id !== undefined) waiting.get(msg.id)?.(msg.result);
   };
+  // The runtime's inspector may already serve wrangler's own proxy and then answer nobody
+  // else: fail in words rather than hang (running the script again usually gets through).
   const send = (method: string, params: Record<string, unknown> = {}) =>
-    new Promise<any>((ok) => {
+    new Promise<any>((ok, fail) => {
       const n = ++id;
-      waiting.set(n, ok);
+      const timer = setTimeout(
+        () => fail(new Error(`the inspector did not answer ${method} in 15 s; run again`)),
+        15_000,
+      );
+      waiting.set(n, (result) => {
+        clearTimeout(timer);
+        ok(result);
+      });
       ws.send(JSON.stringify({ id: n, method, params }));
     });
   return { send, close: () => ws.close(), title: target.title };
 }
 
 try {
-  const minted = await fetch(`${edge.url}/admin/keys`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      name: 'profile',
-      kind: 'secret',
-      limits: { requests_per_minute: 100_000, tokens_per_day: 1_000_000_000 },
-    }),
-  });
-  const { key } = (await minted.json()) as { key: string };
-  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
   const turn = async (message: string) => {
     const res = await fetch(`${edge.url}/v1/chat`, {
       method: 'POST',
@@ -205,8 +188,5 @@ try {
     console.log(`${((us / busy) * 100).toFixed(1).padStart(5)} %  ${file}`);
   }
 } finally {
-  await edge.stop();
-  simServer.close();
-  killAllGroups();
-  rmSync(tmp, { recursive: true, force: true });
+  await stop();
 }
