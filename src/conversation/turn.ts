@@ -201,6 +201,9 @@ export async function runTurn(
               at: now,
               category: turn.stop_details?.category ?? null,
               explanation: turn.stop_details?.explanation ?? null,
+              // Kept for the transcript only, so a client can show what was refused.
+              message: userMessage,
+              answer: visibleContent(turn.content),
             },
           ],
         }

@@ -12,7 +12,7 @@ import type {
   TextBlockParam,
   Tool,
 } from '@anthropic-ai/sdk/resources/messages';
-import type { TurnUsage } from '../contract/answer';
+import type { TurnUsage, VisibleBlock } from '../contract/answer';
 import type { ThinkingRequest } from '../contract/thinking';
 import { randomToken } from '../lib/crypto';
 
@@ -47,12 +47,17 @@ export interface Conversation {
    * then on the history is sent upstream from that block (anthropic/compaction.ts).
    */
   compactions?: Array<{ turn: number; at: string; summarized_turns: number }>;
-  /** Refused turns: counted, but their exchange is not in `messages` (Claude asks for that). */
+  /**
+   * Refused turns: counted, but their exchange is not in `messages` (Claude asks for that);
+   * kept here for the transcript: the message refused and what was shown of the answer.
+   */
   refusals?: Array<{
     turn: number;
     at: string;
     category: string | null;
     explanation: string | null;
+    message?: MessageParam;
+    answer?: VisibleBlock[];
   }>;
   /** The Messages API history, byte-faithful: user turns, tool results, assistant turns. */
   messages: MessageParam[];

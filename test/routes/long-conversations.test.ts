@@ -252,6 +252,8 @@ describe('refusals', () => {
         at: expect.any(String),
         category: 'cyber',
         explanation: refused.stop_details.explanation,
+        message: { role: 'user', content: 'something bad [sim:refusal=cyber]' },
+        answer: refused.content,
       },
     ]);
 
@@ -278,6 +280,10 @@ describe('refusals', () => {
     expect(JSON.stringify(sent!.body.messages)).not.toContain('something bad');
     const transcript = await okJson(await call(`/v1/conversations/${id}`, { headers: auth(key) }));
     expect(transcript.refusals.map((r: any) => r.turn)).toEqual([2, 3]);
+    expect(transcript.refusals[1].message).toEqual({
+      role: 'user',
+      content: 'again [sim:refusal=bio]',
+    });
     expect(transcript.messages).toHaveLength(4);
   });
 });
