@@ -63,10 +63,24 @@ export async function sealThinking(hmac: Hmac, claims: ThinkingClaims): Promise<
     ...u16(claims.thinkingTokens),
   ]);
   const body = concatBytes(header, claims.prefix, claims.blockPrefix, claims.summary);
-  // Stand-in for the encrypted thinking a real signature carries: opaque, deterministic bytes.
-  const filler = concatBytes(await hmac.sign('fill-a', body), await hmac.sign('fill-b', body));
+  return sealRecord(hmac, body, { fillA: 'fill-a', fillB: 'fill-b', seal: 'seal' });
+}
+
+/**
+ * `body`, then filler — a stand-in for the encrypted data a real record carries: opaque,
+ * deterministic bytes — then the HMAC over both, base64. Each kind of record has its labels.
+ */
+async function sealRecord(
+  hmac: Hmac,
+  body: Uint8Array,
+  labels: { fillA: string; fillB: string; seal: string },
+): Promise<string> {
+  const filler = concatBytes(
+    await hmac.sign(labels.fillA, body),
+    await hmac.sign(labels.fillB, body),
+  );
   const sealed = concatBytes(body, filler.slice(0, FILLER));
-  return toBase64(concatBytes(sealed, await hmac.sign('seal', sealed)));
+  return toBase64(concatBytes(sealed, await hmac.sign(labels.seal, sealed)));
 }
 
 /** The claims of a sealed record this simulator issued, or null for anything else. */
@@ -155,12 +169,11 @@ const COMPACTION_RECORD = COMPACTION_HEADER + 16 + FILLER + MAC;
 export async function sealCompaction(hmac: Hmac, content: string): Promise<string> {
   const header = new Uint8Array([COMPACTION_MAGIC, VERSION, 0, 0]);
   const body = concatBytes(header, await summaryHash(content));
-  const filler = concatBytes(
-    await hmac.sign('compaction-fill-a', body),
-    await hmac.sign('compaction-fill-b', body),
-  );
-  const sealed = concatBytes(body, filler.slice(0, FILLER));
-  return toBase64(concatBytes(sealed, await hmac.sign('compaction', sealed)));
+  return sealRecord(hmac, body, {
+    fillA: 'compaction-fill-a',
+    fillB: 'compaction-fill-b',
+    seal: 'compaction',
+  });
 }
 
 /** Whether `encrypted` was sealed by this simulator for exactly this `content`. */

@@ -155,16 +155,17 @@ export class ConversationObject extends DurableObject<Env> {
       // planned. After an eviction the conversation is read first, since the limiter's
       // budget check needs its size.
       const held = this.#state.held(request.body.conversation_id !== undefined);
-      if (held !== undefined) admitting = admit(this.env, ticket, held, request);
+      let estimate = held !== undefined ? estimateTurnInput(held, request.body) : undefined;
+      if (estimate !== undefined) admitting = admit(this.env, ticket, estimate);
       const stored =
         held !== undefined
           ? held
           : await this.#state.read(scopeOf(request), request.conversationId);
       input = planTurn(config, request, stored);
-      admitting ??= admit(this.env, ticket, stored, request);
+      estimate ??= estimateTurnInput(stored, request.body);
+      admitting ??= admit(this.env, ticket, estimate);
       // Far from the key's limits at its last verdict here, and no turn running: Claude's
       // call starts now, while the limiter decides (limits/headroom.ts).
-      const estimate = estimateTurnInput(stored, request.body);
       if (!this.#busy(Date.now()) && hasHeadroom(this.#verdict, ticket, estimate, Date.now())) {
         early = callUpstream(this.env, input);
       }
@@ -702,13 +703,8 @@ function retryDelay(error: ApiErrorJson, attempt: number): number | null {
 }
 
 /** Asks the key's limiter for the turn, with its input estimated from what it will send. */
-function admit(
-  env: Env,
-  ticket: TurnTicket,
-  stored: Conversation | null,
-  request: TurnRequest,
-): Promise<Admission> {
-  const admitting = startTurn(env, ticket, estimateTurnInput(stored, request.body));
+function admit(env: Env, ticket: TurnTicket, estimate: number): Promise<Admission> {
+  const admitting = startTurn(env, ticket, estimate);
   admitting.catch(() => {}); // awaited later; this only keeps an early rejection handled
   return admitting;
 }
