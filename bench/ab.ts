@@ -1,9 +1,11 @@
 /**
- * `npx tsx bench/ab.ts <git-ref> [rounds]`: thinking-edge as it is in this working tree (B)
+ * `npx tsx bench/ab.ts <git-ref> [rounds] [new]`: thinking-edge as it is in this working tree (B)
  * against the same project at <git-ref> (A), side by side under `wrangler dev`, one simulator,
  * turns interleaved A, B, B, A… so that machine noise (this VM has CPU steal) hits both
  * alike. It reports first-text and "until the upstream has the request" percentiles per side
  * and the paired difference per round, which is what a change to the hot path should move.
+ * The measured turn continues a conversation (one set-up turn before it), or with `new` is a
+ * new conversation's first turn.
  * Loopback only; ports 8791–8795; A's tree is a temporary `git worktree`.
  */
 import { execFileSync } from 'node:child_process';
@@ -16,8 +18,9 @@ import { percentile } from './stats';
 
 const ref = process.argv[2];
 const ROUNDS = Number(process.argv[3] ?? 80);
-if (!ref) {
-  console.error('usage: npx tsx bench/ab.ts <git-ref> [rounds]');
+const NEW = process.argv[4] === 'new';
+if (!ref || (process.argv[4] !== undefined && !NEW)) {
+  console.error('usage: npx tsx bench/ab.ts <git-ref> [rounds] [new]');
   process.exit(2);
 }
 const root = resolve(import.meta.dirname, '..');
@@ -64,14 +67,16 @@ async function edge(name: string, dir: string, port: number, inspector: number) 
 
 async function turn(side: { url: string; key: string }, tag: string) {
   const headers = { authorization: `Bearer ${side.key}`, 'content-type': 'application/json' };
-  const { json } = await jsonPost<{ conversation_id: string }>(`${side.url}/v1/chat`, headers, {
-    message: 'ab setup',
-  });
+  const setup = NEW
+    ? undefined
+    : await jsonPost<{ conversation_id: string }>(`${side.url}/v1/chat`, headers, {
+        message: 'ab setup',
+      });
   const marks = await streamMarks(
     `${side.url}/v1/chat`,
     headers,
     {
-      conversation_id: json.conversation_id,
+      conversation_id: setup?.json.conversation_id,
       message: `bench#${tag} [sim:think_ms=200]`,
       stream: true,
     },
@@ -101,7 +106,8 @@ try {
     out.ub.push(got.b!.toUpstream);
     diff.push(got.b!.firstText - got.a!.firstText);
   }
-  console.log(`A = ${ref}, B = working tree; ${ROUNDS} rounds, think 200 ms (ms)`);
+  const turns = NEW ? "a new conversation's first turn" : 'a continuing turn';
+  console.log(`A = ${ref}, B = working tree; ${ROUNDS} rounds of ${turns}, think 200 ms (ms)`);
   console.log(`${''.padEnd(34)} ${['p50', 'p90', 'p99'].map((h) => h.padStart(9)).join('')}`);
   console.log(row('first text, A', out.a));
   console.log(row('first text, B', out.b));

@@ -27,7 +27,7 @@ import {
   withdraw,
 } from '../limits/admission';
 import { estimateTurnInput } from '../limits/estimate';
-import { hasHeadroom, type Verdict } from '../limits/headroom';
+import { hasHeadroom, Verdicts } from '../limits/headroom';
 import type { Admission } from '../limits/limiter';
 import { rateLimitHeaders, refusalError } from '../limits/policy';
 import { randomToken } from '../lib/crypto';
@@ -125,8 +125,6 @@ export class ConversationObject extends DurableObject<Env> {
   /** Turns' events from their start until they are in storage: the running turn's, and one
    *  just ended. */
   #logs: TurnLog[] = [];
-  /** The key's limiter's last verdict on a turn here: whether the next may start Claude's call early. */
-  #verdict: Verdict | undefined;
   #events: EventsStore;
   /** Jobs being run by this instance: a duplicate delivery waits for the same run. */
   #jobRuns = new Map<string, Promise<JobVerdict>>();
@@ -151,31 +149,37 @@ export class ConversationObject extends DurableObject<Env> {
     let input: TurnInput;
     let early: UpstreamCall | undefined;
     try {
-      // Held in memory (or new): the limiter is asked at once and decides while the turn is
-      // planned. After an eviction the conversation is read first, since the limiter's
-      // budget check needs its size.
+      const now = Date.now();
+      // Far from the key's limits at the limiter's last verdict (limits/headroom.ts), and no
+      // turn running here: Claude's call may start before the limiter has answered.
+      const mayStartEarly = (estimate: number) =>
+        !this.#busy(now) && hasHeadroom(verdicts.get(ticket), ticket, estimate, now);
+      // Held in memory (or new) and near a limit: the limiter is asked at once and decides
+      // while the turn is planned. After an eviction the conversation is read first, since
+      // the limiter's budget check needs its size.
       const held = this.#state.held(request.body.conversation_id !== undefined);
       let estimate = held !== undefined ? estimateTurnInput(held, request.body) : undefined;
-      if (estimate !== undefined) admitting = admit(this.env, ticket, estimate);
+      if (estimate !== undefined && !mayStartEarly(estimate)) {
+        admitting = admit(this.env, ticket, estimate);
+      }
       const stored =
         held !== undefined
           ? held
           : await this.#state.read(scopeOf(request), request.conversationId);
       input = planTurn(config, request, stored);
       estimate ??= estimateTurnInput(stored, request.body);
-      admitting ??= admit(this.env, ticket, estimate);
-      // Far from the key's limits at its last verdict here, and no turn running: Claude's
-      // call starts now, while the limiter decides (limits/headroom.ts).
-      if (!this.#busy(Date.now()) && hasHeadroom(this.#verdict, ticket, estimate, Date.now())) {
+      if (!admitting && mayStartEarly(estimate)) {
         early = callUpstream(this.env, input);
+        admitting = admitAfterCall(this.env, ticket, estimate);
       }
+      admitting ??= admit(this.env, ticket, estimate);
     } catch (err) {
       if (admitting) await withdraw(this.env, ticket, admitting);
       if (err instanceof ApiError) return { kind: 'error', error: err.toJSON() };
       throw err;
     }
     const admission = await admitting;
-    this.#verdict = { ok: admission.ok, snapshot: admission.snapshot };
+    verdicts.remember(ticket, { ok: admission.ok, snapshot: admission.snapshot });
     if (!admission.ok) {
       // Refused: the early call is aborted before any of its bytes was read.
       early?.abort.abort();
@@ -703,6 +707,23 @@ function retryDelay(error: ApiErrorJson, attempt: number): number | null {
 }
 
 /** Asks the key's limiter for the turn, with its input estimated from what it will send. */
+/** The limiter's last verdicts, read by every conversation of this isolate. */
+const verdicts = new Verdicts();
+
+/**
+ * The limiter asked once Claude's call has gone out: where the two share a thread (under
+ * `wrangler dev`, every object does) the limiter's work would otherwise run first and hold
+ * the call's request back. Its verdict is needed only before Claude's first byte is read,
+ * hundreds of milliseconds later.
+ */
+function admitAfterCall(env: Env, ticket: TurnTicket, estimate: number): Promise<Admission> {
+  const admitting = new Promise((resolve) => setTimeout(resolve, 0)).then(() =>
+    startTurn(env, ticket, estimate),
+  );
+  admitting.catch(() => {});
+  return admitting;
+}
+
 function admit(env: Env, ticket: TurnTicket, estimate: number): Promise<Admission> {
   const admitting = startTurn(env, ticket, estimate);
   admitting.catch(() => {}); // awaited later; this only keeps an early rejection handled

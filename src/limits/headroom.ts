@@ -9,10 +9,38 @@
 import type { Limits, Used, UsageSnapshot } from '../contract/usage';
 import type { TurnTicket } from './admission';
 
-/** The limiter's last answer to a turn of this conversation, and when it came. */
+/** The limiter's last answer to a turn, and when it came. */
 export interface Verdict {
   ok: boolean;
   snapshot: UsageSnapshot;
+}
+
+const REMEMBERED = 1000;
+
+/**
+ * The limiter's last verdicts seen in this isolate, per key, end user and client IP: every
+ * conversation object of a key that runs here reads them, so a new conversation (or one just
+ * loaded again) need not wait for its own first verdict. A hint only: what a stale verdict
+ * can cost is one early call aborted, never an admission.
+ */
+export class Verdicts {
+  #last = new Map<string, Verdict>();
+
+  get(ticket: TurnTicket): Verdict | undefined {
+    return this.#last.get(scope(ticket));
+  }
+
+  remember(ticket: TurnTicket, verdict: Verdict): void {
+    const id = scope(ticket);
+    // Map order is insertion order: the first entry is the one seen longest ago.
+    this.#last.delete(id);
+    if (this.#last.size >= REMEMBERED) this.#last.delete(this.#last.keys().next().value!);
+    this.#last.set(id, verdict);
+  }
+}
+
+function scope({ keyId, user, ip }: TurnTicket): string {
+  return JSON.stringify([keyId, user?.id ?? null, ip?.address ?? null]);
 }
 
 /** Below this share of a limit the call starts at once. */

@@ -53,6 +53,29 @@ describe("Claude's call started while the limiter decides", () => {
     expect(await openStreams(key)).toBe(0);
   }, 30_000);
 
+  it("starts a new conversation's call early from the key's last verdict in another conversation", async () => {
+    const { key } = await createKey({
+      limits: { concurrent_streams: 2, requests_per_minute: 10_000 },
+    });
+    // One turn: the key's verdict counted its own stream, one of two — far enough.
+    await okJson(await chat(key, { message: 'warm' }));
+    const answers = await Promise.all(
+      [0, 1, 2].map((i) => chat(key, { message: `fresh-${i} [sim:think_ms=1500]`, stream: true })),
+    );
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(2);
+    const refused = answers.filter((r) => r.status === 429);
+    expect(refused).toHaveLength(1);
+    await expectError(refused[0]!, 429, 'rate_limit_error');
+    // Three calls (asking first would have made two), the refused one's aborted.
+    const calls = [0, 1, 2].map((i) => callsFor(`fresh-${i} `));
+    expect(calls.every((c) => c.length === 1)).toBe(true);
+    await until(async () => calls.every(([c]) => c!.stream?.endedAt !== undefined), 10_000);
+    expect(calls.filter(([c]) => c!.stream?.cancelled)).toHaveLength(1);
+    for (const r of answers.filter((r) => r.status === 200)) {
+      expect((await readEventStream(r)).events.at(-1)!.event).toBe('done');
+    }
+  }, 30_000);
+
   it('asks first (no early call) when the last verdict shows the key near a limit', async () => {
     const { key } = await createKey({
       limits: { concurrent_streams: 1, requests_per_minute: 10_000 },

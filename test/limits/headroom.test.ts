@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Used, UsageSnapshot } from '../../src/contract/usage';
 import type { TurnTicket } from '../../src/limits/admission';
-import { hasHeadroom, type Verdict } from '../../src/limits/headroom';
+import { hasHeadroom, type Verdict, Verdicts } from '../../src/limits/headroom';
 
 const NOW = Date.UTC(2026, 11, 4, 12, 0, 30);
 const used = (over: Partial<Used> = {}): Used => ({
@@ -70,5 +70,30 @@ describe("starting Claude's call before the limiter answers", () => {
     const web: TurnTicket = { ...ticket, ip: { address: '203.0.113.9', limit: 10 } };
     expect(hasHeadroom(ok({ ip: { limit: 10, used: 2 } }), web, 10, NOW)).toBe(true);
     expect(hasHeadroom(ok({ ip: { limit: 10, used: 5 } }), web, 10, NOW)).toBe(false);
+  });
+});
+
+describe("the limiter's last verdicts, shared by a key's conversations", () => {
+  it('are kept per key, end user and client IP', () => {
+    const verdicts = new Verdicts();
+    const user = { id: 'u1', limits: {} };
+    const verdict = ok();
+    verdicts.remember({ ...ticket, turnId: 'first' }, verdict);
+    // Another turn (of any conversation) of the same key reads it.
+    expect(verdicts.get({ ...ticket, turnId: 'next' })).toBe(verdict);
+    expect(verdicts.get({ ...ticket, keyId: 'key_2' })).toBeUndefined();
+    expect(verdicts.get({ ...ticket, user })).toBeUndefined();
+    expect(verdicts.get({ ...ticket, ip: { address: '203.0.113.9', limit: 10 } })).toBeUndefined();
+    const refused: Verdict = { ...ok(), ok: false };
+    verdicts.remember(ticket, refused);
+    expect(verdicts.get(ticket)).toBe(refused);
+  });
+
+  it('keep the most recently seen thousand', () => {
+    const verdicts = new Verdicts();
+    for (let i = 0; i <= 1000; i++) verdicts.remember({ ...ticket, keyId: `key_${i}` }, ok());
+    expect(verdicts.get({ ...ticket, keyId: 'key_0' })).toBeUndefined();
+    expect(verdicts.get({ ...ticket, keyId: 'key_1' })).toBeDefined();
+    expect(verdicts.get({ ...ticket, keyId: 'key_1000' })).toBeDefined();
   });
 });
