@@ -48,6 +48,8 @@ interface BuilderSetup {
   limitReason: StopReason;
   display: ThinkingMode['display'];
   stopSequences: readonly string[];
+  /** Words per `text_delta` (the real API's are several tokens each). */
+  deltaWords: number;
 }
 
 /** Accumulates the response blocks, sealing each against everything issued before it. */
@@ -61,6 +63,7 @@ export class Builder {
   private readonly display: ThinkingMode['display'];
   private readonly stopSequences: readonly string[];
   private readonly limitReason: StopReason;
+  private readonly deltaWords: number;
   output = 0;
   thinking = 0;
   stop: StopReason | null = null;
@@ -73,6 +76,7 @@ export class Builder {
     this.display = setup.display;
     this.stopSequences = setup.stopSequences;
     this.limitReason = setup.limitReason;
+    this.deltaWords = setup.deltaWords;
     this.issued = [...setup.seed];
     this.sealedCount = setup.seed.filter(
       (b) => b.type === 'thinking' || b.type === 'redacted_thinking',
@@ -149,7 +153,7 @@ export class Builder {
       this.stopSequence = null;
     }
     if (text.trim() === '') return;
-    this.blocks.push({ type: 'text', text, deltas: wordChunks(text) });
+    this.blocks.push({ type: 'text', text, deltas: wordChunks(text, this.deltaWords) });
     this.issued.push({ type: 'text', text });
     this.spend(tokensOf(text));
   }

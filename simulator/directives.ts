@@ -37,6 +37,8 @@ export interface Directives {
   stallMs?: number;
   textDelayMs?: number;
   words?: number;
+  /** Words per text delta (default 2). */
+  deltaWords?: number;
   fault?: Fault;
   /** Refuse (`stop_reason: "refusal"`) in this category. */
   refusal?: RefusalCategory;
@@ -93,6 +95,9 @@ export function parseDirectives(text: string): Directives {
         break;
       case 'words':
         d.words = count(value, 1, 1_000_000);
+        break;
+      case 'delta_words':
+        d.deltaWords = count(value, 1, 1000);
         break;
       case 'refusal':
         d.refusal = (REFUSAL_CATEGORIES as readonly string[]).includes(value ?? '')

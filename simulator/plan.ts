@@ -205,6 +205,7 @@ export async function planResponse(
     limitReason: windowBound ? 'model_context_window_exceeded' : 'max_tokens',
     display: thinking.display,
     stopSequences: params.stop_sequences ?? [],
+    deltaWords: d.deltaWords ?? 2,
   });
   if (facts.compaction) b.addCompaction(facts.compaction.block);
   if (paused) return finish(b, 'compaction');

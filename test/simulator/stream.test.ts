@@ -86,6 +86,24 @@ describe('streaming, display omitted', () => {
     expect(text).not.toContain('[sim:');
   });
 
+  it('puts [sim:delta_words=N] words in each text delta, the answer unchanged', async () => {
+    const textDeltas = async (directives: string) => {
+      const { events } = await stream(newSim(), {
+        ...base,
+        messages: [{ role: 'user', content: `Tell me about tides ${directives}` }],
+      });
+      return events
+        .filter((e) => e.data.delta?.type === 'text_delta')
+        .map((e) => e.data.delta.text as string);
+    };
+    const two = await textDeltas('[sim:words=60]');
+    const six = await textDeltas('[sim:words=60] [sim:delta_words=6]');
+    expect(two).toHaveLength(30);
+    expect(six).toHaveLength(10);
+    expect(six.every((d) => d.trim().split(/\s+/).length === 6)).toBe(true);
+    expect(six.join('')).toBe(two.join(''));
+  });
+
   it('omits the empty thinking_delta with [sim:no_empty_delta]', async () => {
     const { events } = await stream(newSim(), {
       ...base,
