@@ -1,11 +1,13 @@
 /**
- * `npx tsx bench/ab.ts <git-ref> [rounds] [new]`: thinking-edge as it is in this working tree (B)
+ * `npx tsx bench/ab.ts <git-ref> [rounds] [new | cpu[=delta-words]]`: thinking-edge as it is in this working tree (B)
  * against the same project at <git-ref> (A), side by side under `wrangler dev`, one simulator,
  * turns interleaved A, B, B, A… so that machine noise (this VM has CPU steal) hits both
  * alike. It reports first-text and "until the upstream has the request" percentiles per side
  * and the paired difference per round, which is what a change to the hot path should move.
  * The measured turn continues a conversation (one set-up turn before it), or with `new` is a
- * new conversation's first turn.
+ * new conversation's first turn. With `cpu`, it measures instead the runtime workerd's CPU
+ * per streamed turn of a 750-word answer (2 words a delta, or `cpu=N`), in `rounds` windows
+ * of 20 turns per side, alternating A, B, B, A…; set-up turns are outside the windows.
  * Loopback only; ports 8791–8795; A's tree is a temporary `git worktree`.
  */
 import { execFileSync } from 'node:child_process';
@@ -13,14 +15,24 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { jsonPost, streamMarks } from './measure';
-import { type DevServer, edgeVars, killAllGroups, startSimulator, startWrangler } from './servers';
+import {
+  cpuMs,
+  type DevServer,
+  edgeVars,
+  killAllGroups,
+  sleep,
+  startSimulator,
+  startWrangler,
+} from './servers';
 import { percentile } from './stats';
 
 const ref = process.argv[2];
 const ROUNDS = Number(process.argv[3] ?? 80);
-const NEW = process.argv[4] === 'new';
-if (!ref || (process.argv[4] !== undefined && !NEW)) {
-  console.error('usage: npx tsx bench/ab.ts <git-ref> [rounds] [new]');
+const mode = process.argv[4];
+const NEW = mode === 'new';
+const CPU_DELTA_WORDS = mode?.startsWith('cpu') ? Number(mode.split('=')[1] ?? 2) : undefined;
+if (!ref || (mode !== undefined && !NEW && !(CPU_DELTA_WORDS! > 0))) {
+  console.error('usage: npx tsx bench/ab.ts <git-ref> [rounds] [new | cpu[=delta-words]]');
   process.exit(2);
 }
 const root = resolve(import.meta.dirname, '..');
@@ -62,7 +74,57 @@ async function edge(name: string, dir: string, port: number, inspector: number) 
       limits: { requests_per_minute: 1e6, concurrent_streams: 1000, tokens_per_day: 1e12 },
     },
   );
-  return { url: server.url, key: json.key };
+  return { url: server.url, key: json.key, server };
+}
+
+type Side = Awaited<ReturnType<typeof edge>>;
+const CPU_TURNS = 20;
+
+/** Runtime workerd CPU (ms) per streamed turn of a 750-word answer, set-up turns excluded. */
+async function cpuPerTurn(side: Side, tag: string, deltaWords: number): Promise<number> {
+  const headers = { authorization: `Bearer ${side.key}`, 'content-type': 'application/json' };
+  const convs: string[] = [];
+  for (let i = 0; i < CPU_TURNS; i++) {
+    const { json } = await jsonPost<{ conversation_id: string }>(`${side.url}/v1/chat`, headers, {
+      message: 'ab setup',
+    });
+    convs.push(json.conversation_id);
+  }
+  await sleep(300);
+  const { runtime } = side.server.workerdRoles();
+  const c0 = cpuMs(runtime);
+  for (const [i, conversation_id] of convs.entries()) {
+    await streamMarks(
+      `${side.url}/v1/chat`,
+      headers,
+      {
+        conversation_id,
+        message: `cpu#${tag}-${i} [sim:words=750] [sim:delta_words=${deltaWords}]`,
+        stream: true,
+      },
+      'event: text',
+      'event: done',
+    );
+  }
+  await sleep(300); // the turn's work after its last byte
+  return (cpuMs(runtime) - c0) / CPU_TURNS;
+}
+
+async function compareCpu(a: Side, b: Side, deltaWords: number) {
+  const out = { a: [] as number[], b: [] as number[] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const s of r % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const)) {
+      out[s].push(await cpuPerTurn(s === 'a' ? a : b, `${r}${s}`, deltaWords));
+    }
+  }
+  const diff = out.b.map((x, i) => x - out.a[i]!);
+  console.log(
+    `A = ${ref}, B = working tree; runtime workerd CPU per streamed turn of 750 words, ${deltaWords} a delta: ${ROUNDS} windows of ${CPU_TURNS} turns per side (ms)`,
+  );
+  console.log(`${''.padEnd(34)} ${['p50', 'p90', 'p99'].map((h) => h.padStart(9)).join('')}`);
+  console.log(row('CPU per turn, A', out.a));
+  console.log(row('CPU per turn, B', out.b));
+  console.log(row('paired B − A', diff));
 }
 
 async function turn(side: { url: string; key: string }, tag: string) {
@@ -94,6 +156,18 @@ const row = (label: string, xs: number[]) =>
 try {
   const [a, b] = await Promise.all([edge('a', treeA, 8792, 8793), edge('b', root, 8794, 8795)]);
   for (let i = 0; i < 5; i++) for (const s of [a, b]) await turn(s, `warm${i}${s === a}`);
+  if (CPU_DELTA_WORDS !== undefined) {
+    await compareCpu(a, b, CPU_DELTA_WORDS);
+  } else await compareLatency(a, b);
+} finally {
+  await Promise.allSettled(servers.map((s) => s.stop()));
+  killAllGroups();
+  await sim.close();
+  execFileSync('git', ['worktree', 'remove', '--force', treeA], { cwd: root, stdio: 'ignore' });
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+async function compareLatency(a: Side, b: Side) {
   const out = { a: [] as number[], b: [] as number[], ua: [] as number[], ub: [] as number[] };
   const diff: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -114,10 +188,4 @@ try {
   console.log(row('until upstream has it, A', out.ua));
   console.log(row('until upstream has it, B', out.ub));
   console.log(row('paired first text B − A', diff));
-} finally {
-  await Promise.allSettled(servers.map((s) => s.stop()));
-  killAllGroups();
-  await sim.close();
-  execFileSync('git', ['worktree', 'remove', '--force', treeA], { cwd: root, stdio: 'ignore' });
-  rmSync(tmp, { recursive: true, force: true });
 }

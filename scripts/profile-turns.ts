@@ -1,9 +1,10 @@
 /**
- * `npx tsx scripts/profile-turns.ts [turns] [words]`: where thinking-edge's CPU goes during
+ * `npx tsx scripts/profile-turns.ts [turns] [words] [delta-words]`: where thinking-edge's CPU goes during
  * streamed turns. Runs it under `wrangler dev` with the Messages API simulator in this
  * process, attaches to the runtime's V8 inspector (the Chrome DevTools protocol over the
  * `--inspector-port` WebSocket), and samples the Worker and its Durable Objects while
- * `turns` (default 30) streamed turns of `words` (default 750) words run, one at a time.
+ * `turns` (default 30) streamed turns of `words` (default 750) words run, one at a time,
+ * `delta-words` (default 2, the simulator's) words per text delta.
  * Prints the functions with the most self time, and the share per source file. Loopback
  * only; ports 8776–8778 (the simulator, the edge, its inspector proxy). The runtime's
  * inspector serves one session: when wrangler's own proxy holds it, the script says so after
@@ -18,6 +19,8 @@ import { processGroup } from '../bench/servers';
 
 const TURNS = Number(process.argv[2] ?? 30);
 const WORDS = Number(process.argv[3] ?? 750);
+const DELTA_WORDS = Number(process.argv[4] ?? 2);
+const answer = `[sim:words=${WORDS}] [sim:delta_words=${DELTA_WORDS}]`;
 const root = resolve(import.meta.dirname, '..');
 const { edge, headers, stop } = await startEdgeWithSimulator({
   port: 8776,
@@ -137,6 +140,20 @@ async function inspect() {
   return { send, close: () => ws.close(), title: target.title };
 }
 
+async function profilerSession() {
+  for (let attempt = 1; ; attempt++) {
+    const session = await inspect();
+    try {
+      await session.send('Profiler.enable');
+      return session;
+    } catch (err) {
+      session.close();
+      if (attempt === 4) throw err;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
 try {
   const turn = async (message: string) => {
     const res = await fetch(`${edge.url}/v1/chat`, {
@@ -146,13 +163,13 @@ try {
     });
     await res.text();
   };
-  for (let i = 0; i < 5; i++) await turn(`warm ${i} [sim:words=${WORDS}]`);
-
-  const session = await inspect();
-  await session.send('Profiler.enable');
+  // Attached before the first request: wrangler's own inspector proxy may take the runtime's
+  // one session once the Worker has run (a session that does not answer is tried again).
+  const session = await profilerSession();
+  for (let i = 0; i < 5; i++) await turn(`warm ${i} ${answer}`);
   await session.send('Profiler.setSamplingInterval', { interval: 100 });
   await session.send('Profiler.start');
-  for (let i = 0; i < TURNS; i++) await turn(`profiled ${i} [sim:words=${WORDS}]`);
+  for (let i = 0; i < TURNS; i++) await turn(`profiled ${i} ${answer}`);
   const { profile } = (await session.send('Profiler.stop')) as { profile: Profile };
   session.close();
 
@@ -175,12 +192,40 @@ try {
   }
   const busy = [...byFunction.values()].reduce((a, b) => a + b, 0);
   console.log(
-    `inspector target "${session.title}": ${TURNS} streamed turns of ${WORDS} words; sampled ${(total / 1000).toFixed(0)} ms, busy ${(busy / 1000).toFixed(0)} ms (${(busy / 1000 / TURNS).toFixed(2)} ms a turn)`,
+    `inspector target "${session.title}": ${TURNS} streamed turns of ${WORDS} words (${DELTA_WORDS} a delta); sampled ${(total / 1000).toFixed(0)} ms, busy ${(busy / 1000).toFixed(0)} ms (${(busy / 1000 / TURNS).toFixed(2)} ms a turn)`,
   );
   console.log('\nself time by function (top 30)');
   for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
     console.log(
       `${((us / busy) * 100).toFixed(1).padStart(5)} %  ${(us / 1000 / TURNS).toFixed(3).padStart(7)} ms/turn  ${name}`,
+    );
+  }
+  // A native function's time, by the JS function that called it (the top three).
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const nameOf = (nodeId: number) => {
+    const { functionName, url, lineNumber, columnNumber } = byId.get(nodeId)!.callFrame;
+    const at = url.endsWith('index.js') ? original(lineNumber, columnNumber) : null;
+    return `${functionName || '(anonymous)'} ${at ? `${at.source}:${at.line}` : url.replace(/^.*\//, '')}`;
+  };
+  const callers = new Map<string, Map<string, number>>();
+  for (const [nodeId, us] of self) {
+    const { url, functionName } = byId.get(nodeId)!.callFrame;
+    if (url || functionName.startsWith('(')) continue;
+    const up = parent.get(nodeId);
+    const by = callers.get(functionName) ?? new Map<string, number>();
+    const caller = up !== undefined ? nameOf(up) : '(root)';
+    by.set(caller, (by.get(caller) ?? 0) + us);
+    callers.set(functionName, by);
+  }
+  console.log('\nnative functions by caller (ms/turn)');
+  const nativeTotal = (by: Map<string, number>) => [...by.values()].reduce((a, b) => a + b, 0);
+  for (const [fn, by] of [...callers]
+    .sort((a, b) => nativeTotal(b[1]) - nativeTotal(a[1]))
+    .slice(0, 8)) {
+    const top = [...by].sort((a, b) => b[1] - a[1]).slice(0, 3);
+    console.log(
+      `${fn || '(anonymous)'}: ${top.map(([c, us]) => `${c} ${(us / 1000 / TURNS).toFixed(2)}`).join('; ')}`,
     );
   }
   console.log('\nself time by file');
