@@ -25,15 +25,32 @@ export const THINK_MS = 200;
 export const WARMUP_ROUNDS = QUICK ? 3 : 10;
 /** Rounds at concurrency 1: one turn per target each. */
 export const C1_ROUNDS = QUICK ? 12 : 120;
-export const CONCURRENT = QUICK
+/**
+ * A concurrent phase: `streams` turns at once per target, `rounds` times. thinking-edge's
+ * conversations are spread over `keys` keys (each created and continued with its own key):
+ * the default, one key, puts every stream on the same key's limiter.
+ */
+export interface ConcurrentPhase {
+  streams: number;
+  rounds: number;
+  keys?: number;
+}
+export const CONCURRENT: ConcurrentPhase[] = QUICK
   ? [
       { streams: 10, rounds: 1 },
       { streams: 50, rounds: 1 },
+      { streams: 50, rounds: 1, keys: 50 },
     ]
   : [
       { streams: 10, rounds: 10 },
       { streams: 50, rounds: 4 },
+      { streams: 50, rounds: 4, keys: 50 },
     ];
+/** Keys minted on thinking-edge besides its main one, for the phases across many keys. */
+export const EXTRA_KEYS = Math.max(
+  0,
+  ...CONCURRENT.map((p) => p.keys ?? 1).filter((keys) => keys > 1),
+);
 /** Non-streamed turns: `turns` per target, `connections` at a time. */
 export const JSON_LOADS = QUICK
   ? [

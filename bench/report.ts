@@ -10,6 +10,7 @@ import { C1_ROUNDS, MODEL, QUICK, ROOT, type Target, TARGETS, THINK_MS } from '.
 import {
   type ConcurrentFigure,
   concurrentFigure,
+  concurrentKey,
   excess,
   type FirstByteFigure,
   firstByteChecks,
@@ -20,6 +21,7 @@ import {
 } from './figures';
 import type { ActivitySeen, MachineInfo } from './machine';
 import type { PhaseMark } from './phase-log';
+import type { ConcurrentRun } from './phases/concurrent';
 import type { CpuFigure } from './phases/cpu';
 import type { JsonLoadFigure } from './phases/json-load';
 import type { OpsFigure, OpsKind } from './phases/ops';
@@ -54,7 +56,10 @@ export interface BenchReport {
     paired_excess_over_bare_ms: PairedExcess;
   };
   first_byte: FirstByteFigure;
-  /** By number of streams: '1' (the concurrency-1 rounds), then each of CONCURRENT. */
+  /**
+   * By number of streams: '1' (the concurrency-1 rounds), then each of CONCURRENT; a phase
+   * across many keys as '50 (50 keys)' (`concurrentKey`).
+   */
   first_text_concurrent: Record<string, ConcurrentFigure>;
   /** By number of connections. */
   json_turns: Record<string, Record<'bare' | 'edge', JsonLoadFigure>>;
@@ -75,7 +80,7 @@ export interface Measured {
   fromBundle: boolean;
   phases: PhaseMark[];
   c1: Collected;
-  concurrent: Array<{ c: Collected; streams: number; rounds: number }>;
+  concurrent: Array<ConcurrentRun & { streams: number; rounds: number; keys: number }>;
   json: BenchReport['json_turns'];
   cpu: { bare: CpuFigure; edge: CpuFigure };
   bundle: BenchReport['bundle'];
@@ -110,11 +115,13 @@ export function buildReport(m: Measured): BenchReport {
       paired_excess_over_bare_ms: pairedExcess(m.c1),
     },
     first_byte: firstByteChecks(m.c1),
-    first_text_concurrent: Object.fromEntries(
-      [{ c: m.c1, streams: 1, rounds: C1_ROUNDS }, ...m.concurrent].map(
-        ({ c, streams, rounds }) => [String(streams), concurrentFigure(c, streams, rounds)],
-      ),
-    ),
+    first_text_concurrent: Object.fromEntries([
+      [concurrentKey(1, 1), concurrentFigure(m.c1, 1, C1_ROUNDS, 1)],
+      ...m.concurrent.map(({ c, streams, rounds, keys, stored }) => [
+        concurrentKey(streams, keys),
+        concurrentFigure(c, streams, rounds, keys, stored),
+      ]),
+    ]),
     json_turns: m.json,
     cpu: {
       bare: cpuBare,
@@ -136,10 +143,17 @@ export function buildReport(m: Measured): BenchReport {
   return { machine, foreign_activity_during_run, setup, targets: targetChecks(figures), ...rest };
 }
 
-/** Whether any measured request failed (the run then keeps wrangler's logs). */
+/**
+ * Whether any measured request failed, or an edge turn was not stored (the run then keeps
+ * wrangler's logs).
+ */
 export function anyRequestFailed(r: BenchReport): boolean {
   return (
-    Object.values(r.first_text_concurrent).some((v) => TARGETS.some((t) => v[t].errors > 0)) ||
+    Object.values(r.first_text_concurrent).some(
+      (v) =>
+        TARGETS.some((t) => v[t].errors > 0) ||
+        (v.stored !== undefined && v.stored.stored < v.stored.total),
+    ) ||
     Object.values(r.json_turns).some((j) => j.bare.errors + j.edge.errors > 0) ||
     r.cpu.bare.errors + r.cpu.edge.errors > 0
   );

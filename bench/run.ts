@@ -37,7 +37,13 @@ import { firstTextSerial } from './phases/first-text';
 import { jsonLoad } from './phases/json-load';
 import { opsByKind } from './phases/ops';
 import { warmUp } from './phases/warm-up';
-import { anyRequestFailed, type BenchReport, buildReport, writeReport } from './report';
+import {
+  anyRequestFailed,
+  type BenchReport,
+  buildReport,
+  type Measured,
+  writeReport,
+} from './report';
 import { sleep } from './servers';
 import { startServers } from './start-servers';
 import { printTable } from './table';
@@ -71,10 +77,12 @@ async function main(life: Lifecycle) {
   log.phase(`first text, concurrency 1: ${C1_ROUNDS} interleaved rounds…`);
   const c1 = await firstTextSerial(e);
 
-  const concurrent = [];
-  for (const { streams, rounds } of CONCURRENT) {
-    log.phase(`first text, ${streams} concurrent streams: ${rounds} rounds…`);
-    concurrent.push({ c: await firstTextConcurrent(e, streams, rounds), streams, rounds });
+  const concurrent: Measured['concurrent'] = [];
+  for (const { streams, rounds, keys = 1 } of CONCURRENT) {
+    const across = keys > 1 ? ` across ${keys} keys` : '';
+    log.phase(`first text, ${streams} concurrent streams${across}: ${rounds} rounds…`);
+    const run = await firstTextConcurrent(e, streams, rounds, keys);
+    concurrent.push({ ...run, streams, rounds, keys });
   }
 
   const json: BenchReport['json_turns'] = {};

@@ -3,10 +3,12 @@ import { LABEL, TARGETS } from './config';
 import { fixed2, sign } from './format';
 import type { BenchReport } from './report';
 
+/** A row: the first cell left-aligned, the others right-aligned, each to its width. */
+const line = (cells: string[], widths: number[]) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+
 export function printTable(r: BenchReport): void {
   const f = fixed2;
-  const line = (cells: string[], widths: number[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const out: string[] = [];
   out.push('');
   out.push(
@@ -68,23 +70,29 @@ export function printTable(r: BenchReport): void {
     `thinking-edge first byte (conversation event): p50 ${f(fb.conversation_event.p50_ms)} ms, p99 ${f(fb.conversation_event.p99_ms)} ms; before upstream first text ${fb.before_upstream_first_text}/${fb.samples}, before think time ${fb.before_think_time_elapsed}/${fb.samples}, before upstream's first byte ${fb.before_upstream_first_byte}/${fb.samples}`,
   );
   out.push('');
-  out.push('first text under concurrent streams (p50 / p99 ms)');
-  const w3 = [10, 22, 22, 22, 12];
-  out.push(line(['streams', LABEL.direct, LABEL.bare, LABEL.edge, 'edge÷bare p99'], w3));
+  out.push('first text under concurrent streams (p50 / p99 ms; stored: edge turns read back)');
+  const w3 = [14, 22, 22, 22, 12, 9];
+  out.push(line(['streams', LABEL.direct, LABEL.bare, LABEL.edge, 'edge÷bare p99', 'stored'], w3));
   const failures: string[] = [];
   for (const v of Object.values(r.first_text_concurrent)) {
+    const streams = v.keys > 1 ? `${v.streams} × ${v.keys} keys` : String(v.streams);
     for (const t of TARGETS) {
       if (v[t].errors > 0)
         failures.push(
-          `  ${v.streams} streams, ${LABEL[t]}: ${v[t].errors} failed, e.g. ${v[t].last_error ?? ''}`,
+          `  ${streams} streams, ${LABEL[t]}: ${v[t].errors} failed, e.g. ${v[t].last_error ?? ''}`,
         );
     }
+    if (v.stored && v.stored.stored < v.stored.total)
+      failures.push(
+        `  ${streams} streams: ${v.stored.total - v.stored.stored} edge turns not stored, e.g. ${v.stored.last_problem ?? ''}`,
+      );
     out.push(
       line(
         [
-          String(v.streams),
+          streams,
           ...TARGETS.map((t) => `${f(v[t].first_text.p50_ms)} / ${f(v[t].first_text.p99_ms)}`),
           `${v.edge_over_bare_p99_ratio}×`,
+          v.stored ? `${v.stored.stored}/${v.stored.total}` : '',
         ],
         w3,
       ),
