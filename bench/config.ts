@@ -65,6 +65,13 @@ export const JSON_LOADS = QUICK
 export const CPU_TURNS = QUICK ? 20 : 60;
 /** 750 words: about 1,000 text tokens as the simulator counts them. */
 export const CPU_WORDS = 750;
+/**
+ * Words per `text_delta` in the CPU windows (`[sim:delta_words=N]`): the simulator's default,
+ * 2 (one SSE event per network chunk: the per-chunk costs at their worst, and the figure
+ * earlier runs reported), and 6, a chunking like the real Messages API's (the SDK's wire
+ * captures show 5–8 words per delta).
+ */
+export const CPU_DELTA_WORDS = { simulator: 2, api: 6 } as const;
 /** Counted turns of each kind on the counting instance. */
 export const OPS_TURNS = QUICK ? 4 : 20;
 export const DEADLINE_MS = 6 * 60_000;

@@ -6,7 +6,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BundleFigure } from './bundle';
 import { firstTextChart } from './chart';
-import { C1_ROUNDS, MODEL, QUICK, ROOT, type Target, TARGETS, THINK_MS } from './config';
+import {
+  C1_ROUNDS,
+  CPU_DELTA_WORDS,
+  MODEL,
+  QUICK,
+  ROOT,
+  type Target,
+  TARGETS,
+  THINK_MS,
+} from './config';
 import {
   type ConcurrentFigure,
   concurrentFigure,
@@ -63,14 +72,19 @@ export interface BenchReport {
   first_text_concurrent: Record<string, ConcurrentFigure>;
   /** By number of connections. */
   json_turns: Record<string, Record<'bare' | 'edge', JsonLoadFigure>>;
-  cpu: {
-    bare: CpuFigure;
-    edge: CpuFigure;
-    edge_excess_over_bare_ms_per_turn: number;
-    runtime_excess_over_bare_ms_per_turn: number;
-  };
+  /** At the simulator's chunking, 2 words per text delta (the figure of earlier runs). */
+  cpu: CpuComparison;
+  /** At a chunking like the real Messages API's (`CPU_DELTA_WORDS.api` words per delta). */
+  cpu_api_chunking: CpuComparison & { delta_words: number };
   bundle: { plain: BundleFigure; minified: BundleFigure };
   ops_measured: Record<OpsKind, OpsFigure>;
+}
+
+export interface CpuComparison {
+  bare: CpuFigure;
+  edge: CpuFigure;
+  edge_excess_over_bare_ms_per_turn: number;
+  runtime_excess_over_bare_ms_per_turn: number;
 }
 
 /** What the phases measured, as `bench/run.ts` collected it. */
@@ -82,13 +96,28 @@ export interface Measured {
   c1: Collected;
   concurrent: Array<ConcurrentRun & { streams: number; rounds: number; keys: number }>;
   json: BenchReport['json_turns'];
-  cpu: { bare: CpuFigure; edge: CpuFigure };
+  /** By words per text delta. */
+  cpu: Record<'simulator' | 'api', { bare: CpuFigure; edge: CpuFigure }>;
   bundle: BenchReport['bundle'];
   ops: BenchReport['ops_measured'];
 }
 
+function cpuComparison({ bare, edge }: { bare: CpuFigure; edge: CpuFigure }): CpuComparison {
+  return {
+    bare,
+    edge,
+    edge_excess_over_bare_ms_per_turn: round2(
+      edge.workerd_cpu_ms_per_turn - bare.workerd_cpu_ms_per_turn,
+    ),
+    // Judged on the runtime workerd: the proxy workerd is wrangler's own ProxyWorker, which
+    // the edge does not have, and its CPU (the larger, noisier share) drowns the difference.
+    runtime_excess_over_bare_ms_per_turn: round2(
+      edge.runtime_cpu_ms_per_turn - bare.runtime_cpu_ms_per_turn,
+    ),
+  };
+}
+
 export function buildReport(m: Measured): BenchReport {
-  const { bare: cpuBare, edge: cpuEdge } = m.cpu;
   const figures: Omit<BenchReport, 'targets'> = {
     machine: m.machine,
     foreign_activity_during_run: m.activity,
@@ -123,18 +152,8 @@ export function buildReport(m: Measured): BenchReport {
       ]),
     ]),
     json_turns: m.json,
-    cpu: {
-      bare: cpuBare,
-      edge: cpuEdge,
-      edge_excess_over_bare_ms_per_turn: round2(
-        cpuEdge.workerd_cpu_ms_per_turn - cpuBare.workerd_cpu_ms_per_turn,
-      ),
-      // Judged on the runtime workerd: the proxy workerd is wrangler's own ProxyWorker, which
-      // the edge does not have, and its CPU (the larger, noisier share) drowns the difference.
-      runtime_excess_over_bare_ms_per_turn: round2(
-        cpuEdge.runtime_cpu_ms_per_turn - cpuBare.runtime_cpu_ms_per_turn,
-      ),
-    },
+    cpu: cpuComparison(m.cpu.simulator),
+    cpu_api_chunking: { delta_words: CPU_DELTA_WORDS.api, ...cpuComparison(m.cpu.api) },
     bundle: m.bundle,
     ops_measured: m.ops,
   };
@@ -155,7 +174,7 @@ export function anyRequestFailed(r: BenchReport): boolean {
         (v.stored !== undefined && v.stored.stored < v.stored.total),
     ) ||
     Object.values(r.json_turns).some((j) => j.bare.errors + j.edge.errors > 0) ||
-    r.cpu.bare.errors + r.cpu.edge.errors > 0
+    [r.cpu, r.cpu_api_chunking].some((c) => c.bare.errors + c.edge.errors > 0)
   );
 }
 
