@@ -78,8 +78,8 @@ export const DEADLINE_MS = 6 * 60_000;
 
 /**
  * Every thinking-edge turn leaves a Durable Object alarm that fires 30 s later (the keep-alive
- * of the object that runs the turn). Its CPU window must not catch the alarms of earlier
- * phases, so it starts this long after the last turn.
+ * of the object that runs the turn). Its CPU windows must not catch the alarms of earlier
+ * phases, so the first starts this long after the last turn (and the second follows at once).
  */
 export const ALARM_QUIET_MS = 32_000;
 
