@@ -4,7 +4,8 @@
  * concurrency 1 (the share of turns with their first text by each time, up to the slowest
  * target's p99) for the simulator
  * direct, the bare Worker and thinking-edge; on the right first text p50 and p99 against the
- * number of concurrent streams. People read these faster than the tables.
+ * number of concurrent streams, on one key, and as markers across many keys. People read
+ * these faster than the tables.
  */
 import type { Target } from './config';
 import type { BenchReport } from './report';
@@ -78,26 +79,28 @@ function distribution(r: Report, min: number, max: number): string[] {
   return out;
 }
 
+/**
+ * One key's phases as lines against the number of streams (log scale); a phase across many
+ * keys as markers just right of its number of streams, one whisker per target from p50
+ * (filled) to p99 (open), so that it reads against the one-key point beside it.
+ */
 function concurrency(r: Report): string[] {
-  const levels = Object.keys(r.first_text_concurrent)
-    .map(Number)
-    .sort((a, b) => a - b);
-  const values = levels.flatMap((n) =>
-    TARGETS.flatMap((t) => {
-      const s = r.first_text_concurrent[String(n)]?.[t].first_text;
-      return s ? [s.p50_ms, s.p99_ms] : [];
-    }),
-  );
-  if (levels.length === 0 || values.length === 0) return [];
+  const figures = Object.values(r.first_text_concurrent);
+  const oneKey = figures.filter((f) => f.keys === 1).sort((a, b) => a.streams - b.streams);
+  const manyKeys = figures.filter((f) => f.keys > 1);
+  const values = figures
+    .flatMap((f) => TARGETS.flatMap((t) => [f[t].first_text.p50_ms, f[t].first_text.p99_ms]))
+    .filter(Number.isFinite);
+  if (oneKey.length === 0 || values.length === 0) return [];
   const top = Math.ceil(Math.max(...values) / 100) * 100;
   // Concurrency on a log scale: 1, 10 and 50 spread out evenly enough to read.
-  const span = Math.log(Math.max(...levels)) || 1;
+  const span = Math.log(Math.max(...figures.map((f) => f.streams))) || 1;
   const x = (n: number) => round1(RIGHT_X + (Math.log(n) / span) * PANEL.width);
   const y = (ms: number) => round1(PANEL.bottom - (ms / top) * (PANEL.bottom - PANEL.top));
   const out = axes(
     RIGHT_X,
     'concurrent streams',
-    levels.map((n) => [x(n), String(n)]),
+    oneKey.map((f) => [x(f.streams), String(f.streams)]),
     ticks(0, top).map((v) => [y(v), `${v} ms`]),
   );
   for (const t of TARGETS) {
@@ -105,19 +108,60 @@ function concurrency(r: Report): string[] {
       ['p50_ms', ''],
       ['p99_ms', ' stroke-dasharray="5 4"'],
     ] as const) {
-      const points = levels.flatMap((n) => {
-        const s = r.first_text_concurrent[String(n)]?.[t].first_text;
-        return s && Number.isFinite(s[p]) ? [`${x(n)},${y(s[p])}`] : [];
+      const points = oneKey.flatMap((f) => {
+        const v = f[t].first_text[p];
+        return Number.isFinite(v) ? [`${x(f.streams)},${y(v)}`] : [];
       });
       out.push(
         `<polyline fill="none" stroke="${COLOR[t]}" stroke-width="2"${dash} points="${points.join(' ')}"/>`,
       );
     }
   }
-  out.push(
-    `<text x="${RIGHT_X + PANEL.width}" y="${PANEL.top - 8}" text-anchor="end" fill="#555">solid p50 · dashed p99</text>`,
-  );
+  manyKeys.forEach((f, k) => {
+    const cx = (i: number) => x(f.streams) + 10 + k * 30 + i * 8;
+    const tops: number[] = [];
+    TARGETS.forEach((t, i) => {
+      const { p50_ms: p50, p99_ms: p99 } = f[t].first_text;
+      if (!Number.isFinite(p50) || !Number.isFinite(p99)) return;
+      tops.push(y(p99));
+      out.push(
+        `<line x1="${cx(i)}" y1="${y(p50)}" x2="${cx(i)}" y2="${y(p99)}" stroke="${COLOR[t]}" stroke-width="1.5"/>`,
+        diamond(cx(i), y(p50), COLOR[t], COLOR[t]),
+        diamond(cx(i), y(p99), '#fff', COLOR[t]),
+      );
+    });
+    if (tops.length > 0) {
+      out.push(
+        // Ended at the cluster's right edge: centred, it would run off the chart.
+        `<text x="${cx(TARGETS.length - 1) + 5}" y="${Math.min(...tops) - 9}" text-anchor="end" fill="#333">${f.keys} keys</text>`,
+      );
+    }
+  });
+  const legendY = PANEL.top - 8;
+  out.push(`<text x="${RIGHT_X}" y="${legendY}" fill="#555">solid p50 · dashed p99</text>`);
+  if (manyKeys.length > 0) {
+    const lx = RIGHT_X + 175;
+    out.push(
+      diamond(lx, legendY - 4, '#555', '#555'),
+      `<text x="${lx + 8}" y="${legendY}" fill="#555">p50</text>`,
+      diamond(lx + 40, legendY - 4, '#fff', '#555'),
+      `<text x="${lx + 48}" y="${legendY}" fill="#555">p99, across ${[...new Set(manyKeys.map((f) => f.keys))].join(' / ')} keys</text>`,
+    );
+  }
   return out;
+}
+
+/** A small diamond marker centred on (cx, cy). */
+function diamond(cx: number, cy: number, fill: string, stroke: string): string {
+  const r = 4;
+  const corners: Array<[number, number]> = [
+    [cx, cy - r],
+    [cx + r, cy],
+    [cx, cy + r],
+    [cx - r, cy],
+  ];
+  const points = corners.map(([px, py]) => `${round1(px)},${round1(py)}`);
+  return `<polygon points="${points.join(' ')}" fill="${fill}" stroke="${stroke}" stroke-width="1.5"/>`;
 }
 
 /** The two axes of a panel, with labelled ticks ([position, label]). */

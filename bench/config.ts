@@ -25,15 +25,32 @@ export const THINK_MS = 200;
 export const WARMUP_ROUNDS = QUICK ? 3 : 10;
 /** Rounds at concurrency 1: one turn per target each. */
 export const C1_ROUNDS = QUICK ? 12 : 120;
-export const CONCURRENT = QUICK
+/**
+ * A concurrent phase: `streams` turns at once per target, `rounds` times. thinking-edge's
+ * conversations are spread over `keys` keys (each created and continued with its own key):
+ * the default, one key, puts every stream on the same key's limiter.
+ */
+export interface ConcurrentPhase {
+  streams: number;
+  rounds: number;
+  keys?: number;
+}
+export const CONCURRENT: ConcurrentPhase[] = QUICK
   ? [
       { streams: 10, rounds: 1 },
       { streams: 50, rounds: 1 },
+      { streams: 50, rounds: 1, keys: 50 },
     ]
   : [
       { streams: 10, rounds: 10 },
       { streams: 50, rounds: 4 },
+      { streams: 50, rounds: 4, keys: 50 },
     ];
+/** Keys minted on thinking-edge besides its main one, for the phases across many keys. */
+export const EXTRA_KEYS = Math.max(
+  0,
+  ...CONCURRENT.map((p) => p.keys ?? 1).filter((keys) => keys > 1),
+);
 /** Non-streamed turns: `turns` per target, `connections` at a time. */
 export const JSON_LOADS = QUICK
   ? [
@@ -48,14 +65,21 @@ export const JSON_LOADS = QUICK
 export const CPU_TURNS = QUICK ? 20 : 60;
 /** 750 words: about 1,000 text tokens as the simulator counts them. */
 export const CPU_WORDS = 750;
+/**
+ * Words per `text_delta` in the CPU windows (`[sim:delta_words=N]`): the simulator's default,
+ * 2 (one SSE event per network chunk: the per-chunk costs at their worst, and the figure
+ * earlier runs reported), and 6, a chunking like the real Messages API's (the SDK's wire
+ * captures show 5–8 words per delta).
+ */
+export const CPU_DELTA_WORDS = { simulator: 2, api: 6 } as const;
 /** Counted turns of each kind on the counting instance. */
 export const OPS_TURNS = QUICK ? 4 : 20;
 export const DEADLINE_MS = 6 * 60_000;
 
 /**
  * Every thinking-edge turn leaves a Durable Object alarm that fires 30 s later (the keep-alive
- * of the object that runs the turn). Its CPU window must not catch the alarms of earlier
- * phases, so it starts this long after the last turn.
+ * of the object that runs the turn). Its CPU windows must not catch the alarms of earlier
+ * phases, so the first starts this long after the last turn (and the second follows at once).
  */
 export const ALARM_QUIET_MS = 32_000;
 

@@ -1,6 +1,7 @@
 /** The first-text phases' samples turned into results.json figures (ms, nearest rank). */
 import { LABEL, type Target, THINK_MS } from './config';
 import { percentile, round2, summarize, type Summary } from './stats';
+import type { StoredFigure } from './phases/concurrent';
 import type { Collected, Sample } from './turns';
 
 /** One target at concurrency 1: its latencies, and where the time went (simulator taps). */
@@ -111,13 +112,33 @@ export interface ConcurrentTargetFigure {
   first_text: Summary;
 }
 
-/** First text at `streams` concurrent streams, by target. */
-export type ConcurrentFigure = { streams: number; rounds: number } & Record<
-  Target,
-  ConcurrentTargetFigure
-> & { edge_over_bare_p99_ratio: number };
+/**
+ * First text at `streams` concurrent streams, by target; thinking-edge's conversations on
+ * `keys` keys. `stored`: the edge turns read back as stored (absent at concurrency 1, which
+ * does not check).
+ */
+export type ConcurrentFigure = {
+  streams: number;
+  keys: number;
+  rounds: number;
+  stored?: StoredFigure;
+} & Record<Target, ConcurrentTargetFigure> & { edge_over_bare_p99_ratio: number };
 
-export function concurrentFigure(c: Collected, streams: number, rounds: number): ConcurrentFigure {
+/** A concurrent figure's key in results.json: `"50"` on one key, `"50 (50 keys)"` across 50. */
+export const concurrentKey = (streams: number, keys: number) =>
+  keys > 1 ? `${streams} (${keys} keys)` : String(streams);
+
+/** Whether every edge turn of the phase was read back as stored (and there were some). */
+export const allStored = (f: ConcurrentFigure | undefined) =>
+  f?.stored !== undefined && f.stored.total > 0 && f.stored.stored === f.stored.total;
+
+export function concurrentFigure(
+  c: Collected,
+  streams: number,
+  rounds: number,
+  keys: number,
+  stored?: StoredFigure,
+): ConcurrentFigure {
   const byTarget = (t: Target): ConcurrentTargetFigure => ({
     errors: c.errors[t],
     ...(c.lastError[t] ? { last_error: c.lastError[t] } : {}),
@@ -125,7 +146,9 @@ export function concurrentFigure(c: Collected, streams: number, rounds: number):
   });
   return {
     streams,
+    keys,
     rounds,
+    ...(stored ? { stored } : {}),
     direct: byTarget('direct'),
     bare: byTarget('bare'),
     edge: byTarget('edge'),

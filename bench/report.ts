@@ -6,10 +6,20 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BundleFigure } from './bundle';
 import { firstTextChart } from './chart';
-import { C1_ROUNDS, MODEL, QUICK, ROOT, type Target, TARGETS, THINK_MS } from './config';
+import {
+  C1_ROUNDS,
+  CPU_DELTA_WORDS,
+  MODEL,
+  QUICK,
+  ROOT,
+  type Target,
+  TARGETS,
+  THINK_MS,
+} from './config';
 import {
   type ConcurrentFigure,
   concurrentFigure,
+  concurrentKey,
   excess,
   type FirstByteFigure,
   firstByteChecks,
@@ -20,6 +30,7 @@ import {
 } from './figures';
 import type { ActivitySeen, MachineInfo } from './machine';
 import type { PhaseMark } from './phase-log';
+import type { ConcurrentRun } from './phases/concurrent';
 import type { CpuFigure } from './phases/cpu';
 import type { JsonLoadFigure } from './phases/json-load';
 import type { OpsFigure, OpsKind } from './phases/ops';
@@ -54,18 +65,26 @@ export interface BenchReport {
     paired_excess_over_bare_ms: PairedExcess;
   };
   first_byte: FirstByteFigure;
-  /** By number of streams: '1' (the concurrency-1 rounds), then each of CONCURRENT. */
+  /**
+   * By number of streams: '1' (the concurrency-1 rounds), then each of CONCURRENT; a phase
+   * across many keys as '50 (50 keys)' (`concurrentKey`).
+   */
   first_text_concurrent: Record<string, ConcurrentFigure>;
   /** By number of connections. */
   json_turns: Record<string, Record<'bare' | 'edge', JsonLoadFigure>>;
-  cpu: {
-    bare: CpuFigure;
-    edge: CpuFigure;
-    edge_excess_over_bare_ms_per_turn: number;
-    runtime_excess_over_bare_ms_per_turn: number;
-  };
+  /** At the simulator's chunking, 2 words per text delta (the figure of earlier runs). */
+  cpu: CpuComparison;
+  /** At a chunking like the real Messages API's (`CPU_DELTA_WORDS.api` words per delta). */
+  cpu_api_chunking: CpuComparison & { delta_words: number };
   bundle: { plain: BundleFigure; minified: BundleFigure };
   ops_measured: Record<OpsKind, OpsFigure>;
+}
+
+export interface CpuComparison {
+  bare: CpuFigure;
+  edge: CpuFigure;
+  edge_excess_over_bare_ms_per_turn: number;
+  runtime_excess_over_bare_ms_per_turn: number;
 }
 
 /** What the phases measured, as `bench/run.ts` collected it. */
@@ -75,15 +94,30 @@ export interface Measured {
   fromBundle: boolean;
   phases: PhaseMark[];
   c1: Collected;
-  concurrent: Array<{ c: Collected; streams: number; rounds: number }>;
+  concurrent: Array<ConcurrentRun & { streams: number; rounds: number; keys: number }>;
   json: BenchReport['json_turns'];
-  cpu: { bare: CpuFigure; edge: CpuFigure };
+  /** By words per text delta. */
+  cpu: Record<'simulator' | 'api', { bare: CpuFigure; edge: CpuFigure }>;
   bundle: BenchReport['bundle'];
   ops: BenchReport['ops_measured'];
 }
 
+function cpuComparison({ bare, edge }: { bare: CpuFigure; edge: CpuFigure }): CpuComparison {
+  return {
+    bare,
+    edge,
+    edge_excess_over_bare_ms_per_turn: round2(
+      edge.workerd_cpu_ms_per_turn - bare.workerd_cpu_ms_per_turn,
+    ),
+    // Judged on the runtime workerd: the proxy workerd is wrangler's own ProxyWorker, which
+    // the edge does not have, and its CPU (the larger, noisier share) drowns the difference.
+    runtime_excess_over_bare_ms_per_turn: round2(
+      edge.runtime_cpu_ms_per_turn - bare.runtime_cpu_ms_per_turn,
+    ),
+  };
+}
+
 export function buildReport(m: Measured): BenchReport {
-  const { bare: cpuBare, edge: cpuEdge } = m.cpu;
   const figures: Omit<BenchReport, 'targets'> = {
     machine: m.machine,
     foreign_activity_during_run: m.activity,
@@ -110,24 +144,16 @@ export function buildReport(m: Measured): BenchReport {
       paired_excess_over_bare_ms: pairedExcess(m.c1),
     },
     first_byte: firstByteChecks(m.c1),
-    first_text_concurrent: Object.fromEntries(
-      [{ c: m.c1, streams: 1, rounds: C1_ROUNDS }, ...m.concurrent].map(
-        ({ c, streams, rounds }) => [String(streams), concurrentFigure(c, streams, rounds)],
-      ),
-    ),
+    first_text_concurrent: Object.fromEntries([
+      [concurrentKey(1, 1), concurrentFigure(m.c1, 1, C1_ROUNDS, 1)],
+      ...m.concurrent.map(({ c, streams, rounds, keys, stored }) => [
+        concurrentKey(streams, keys),
+        concurrentFigure(c, streams, rounds, keys, stored),
+      ]),
+    ]),
     json_turns: m.json,
-    cpu: {
-      bare: cpuBare,
-      edge: cpuEdge,
-      edge_excess_over_bare_ms_per_turn: round2(
-        cpuEdge.workerd_cpu_ms_per_turn - cpuBare.workerd_cpu_ms_per_turn,
-      ),
-      // Judged on the runtime workerd: the proxy workerd is wrangler's own ProxyWorker, which
-      // the edge does not have, and its CPU (the larger, noisier share) drowns the difference.
-      runtime_excess_over_bare_ms_per_turn: round2(
-        cpuEdge.runtime_cpu_ms_per_turn - cpuBare.runtime_cpu_ms_per_turn,
-      ),
-    },
+    cpu: cpuComparison(m.cpu.simulator),
+    cpu_api_chunking: { delta_words: CPU_DELTA_WORDS.api, ...cpuComparison(m.cpu.api) },
     bundle: m.bundle,
     ops_measured: m.ops,
   };
@@ -136,12 +162,19 @@ export function buildReport(m: Measured): BenchReport {
   return { machine, foreign_activity_during_run, setup, targets: targetChecks(figures), ...rest };
 }
 
-/** Whether any measured request failed (the run then keeps wrangler's logs). */
+/**
+ * Whether any measured request failed, or an edge turn was not stored (the run then keeps
+ * wrangler's logs).
+ */
 export function anyRequestFailed(r: BenchReport): boolean {
   return (
-    Object.values(r.first_text_concurrent).some((v) => TARGETS.some((t) => v[t].errors > 0)) ||
+    Object.values(r.first_text_concurrent).some(
+      (v) =>
+        TARGETS.some((t) => v[t].errors > 0) ||
+        (v.stored !== undefined && v.stored.stored < v.stored.total),
+    ) ||
     Object.values(r.json_turns).some((j) => j.bare.errors + j.edge.errors > 0) ||
-    r.cpu.bare.errors + r.cpu.edge.errors > 0
+    [r.cpu, r.cpu_api_chunking].some((c) => c.bare.errors + c.edge.errors > 0)
   );
 }
 

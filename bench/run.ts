@@ -18,6 +18,7 @@ import {
   ALARM_QUIET_MS,
   C1_ROUNDS,
   CONCURRENT,
+  CPU_DELTA_WORDS,
   CPU_TURNS,
   CPU_WORDS,
   DEADLINE_MS,
@@ -32,12 +33,18 @@ import { type Lifecycle, startLifecycle } from './lifecycle';
 import { machine, waitForQuiet, watchActivity } from './machine';
 import { phaseLog } from './phase-log';
 import { firstTextConcurrent } from './phases/concurrent';
-import { answerTokens, cpuPerTurn } from './phases/cpu';
+import { type AnswerShape, answerShape, cpuPerTurn } from './phases/cpu';
 import { firstTextSerial } from './phases/first-text';
 import { jsonLoad } from './phases/json-load';
 import { opsByKind } from './phases/ops';
 import { warmUp } from './phases/warm-up';
-import { anyRequestFailed, type BenchReport, buildReport, writeReport } from './report';
+import {
+  anyRequestFailed,
+  type BenchReport,
+  buildReport,
+  type Measured,
+  writeReport,
+} from './report';
 import { sleep } from './servers';
 import { startServers } from './start-servers';
 import { printTable } from './table';
@@ -71,10 +78,12 @@ async function main(life: Lifecycle) {
   log.phase(`first text, concurrency 1: ${C1_ROUNDS} interleaved rounds…`);
   const c1 = await firstTextSerial(e);
 
-  const concurrent = [];
-  for (const { streams, rounds } of CONCURRENT) {
-    log.phase(`first text, ${streams} concurrent streams: ${rounds} rounds…`);
-    concurrent.push({ c: await firstTextConcurrent(e, streams, rounds), streams, rounds });
+  const concurrent: Measured['concurrent'] = [];
+  for (const { streams, rounds, keys = 1 } of CONCURRENT) {
+    const across = keys > 1 ? ` across ${keys} keys` : '';
+    log.phase(`first text, ${streams} concurrent streams${across}: ${rounds} rounds…`);
+    const run = await firstTextConcurrent(e, streams, rounds, keys);
+    concurrent.push({ ...run, streams, rounds, keys });
   }
 
   const json: BenchReport['json_turns'] = {};
@@ -83,22 +92,35 @@ async function main(life: Lifecycle) {
     json[connections] = await jsonLoad(e, connections, turns);
   }
 
-  // The bare Worker's CPU and the counting instance first: they give thinking-edge's pending
-  // alarms (one per turn, 30 s after it) time to fire before its own CPU window.
-  log.phase(`CPU, bare Worker: ${CPU_TURNS} streamed turns of ${CPU_WORDS} words…`);
-  const tokens = await answerTokens(e);
-  const cpuBare = await cpuPerTurn(e, 'bare', tokens);
+  // CPU at two chunkings of the same answer: the simulator's 2 words per text delta and 6, like
+  // the real API's. The bare Worker's windows and the counting instance first: they give
+  // thinking-edge's pending alarms (one per turn, 30 s after it) time to fire before its own
+  // windows. Those two run back to back, both ending within 30 s of the first one's start
+  // (about 15 s in a full run), so that neither catches the other's alarms;
+  // `alarms_may_overlap` says if they did not fit.
+  const shape2 = await answerShape(e, CPU_DELTA_WORDS.simulator);
+  const shape6 = await answerShape(e, CPU_DELTA_WORDS.api);
+  const cpuPhase = (who: string, shape: AnswerShape) =>
+    `CPU, ${who}: ${CPU_TURNS} streamed turns of ${CPU_WORDS} words, ` +
+    `${shape.delta_words} words per text delta`;
+  log.phase(`${cpuPhase('bare Worker', shape2)}…`);
+  const bare2 = await cpuPerTurn(e, 'bare', shape2);
+  log.phase(`${cpuPhase('bare Worker', shape6)}…`);
+  const bare6 = await cpuPerTurn(e, 'bare', shape6);
 
   log.phase(`KV / Durable Object calls: ${OPS_TURNS} turns of each kind (counting instance)…`);
   const ops = await opsByKind(e);
 
   const wait = Math.max(0, lastEdgeTurnAt() + ALARM_QUIET_MS - performance.now());
   log.phase(
-    `CPU, thinking-edge: ${CPU_TURNS} streamed turns of ${CPU_WORDS} words` +
+    cpuPhase('thinking-edge', shape2) +
       (wait > 0 ? ` (after ${(wait / 1000).toFixed(1)} s for its pending alarms)…` : '…'),
   );
   await sleep(wait);
-  const cpuEdge = await cpuPerTurn(e, 'edge', tokens);
+  const alarmsSince = performance.now();
+  const edge2 = await cpuPerTurn(e, 'edge', shape2, alarmsSince);
+  log.phase(`${cpuPhase('thinking-edge', shape6)}…`);
+  const edge6 = await cpuPerTurn(e, 'edge', shape6, alarmsSince);
 
   log.phase('done measuring; stopping servers');
   activity.stop();
@@ -110,7 +132,7 @@ async function main(life: Lifecycle) {
     c1,
     concurrent,
     json,
-    cpu: { bare: cpuBare, edge: cpuEdge },
+    cpu: { simulator: { bare: bare2, edge: edge2 }, api: { bare: bare6, edge: edge6 } },
     bundle,
     ops,
   });

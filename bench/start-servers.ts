@@ -1,13 +1,15 @@
 /**
  * Starts the bench's servers side by side: the simulator (in this process), the bare Worker,
  * thinking-edge and its counting twin (each under `npx wrangler dev`), and mints a key on
- * both thinking-edge instances.
+ * both thinking-edge instances, plus EXTRA_KEYS more on thinking-edge for the phases across
+ * many keys.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN, INSPECTOR_PORTS, PORTS, ROOT, UPSTREAM_KEY } from './config';
+import { ADMIN, EXTRA_KEYS, INSPECTOR_PORTS, PORTS, ROOT, UPSTREAM_KEY } from './config';
+import { range } from './interleave';
 import type { Lifecycle } from './lifecycle';
-import { jsonPost } from './measure';
+import { jsonPost, pool } from './measure';
 import { type DevServer, edgeVars, startSimulator, startWrangler } from './servers';
 import type { Endpoints } from './turns';
 
@@ -92,8 +94,9 @@ export async function startServers(
     bare,
     edge,
     counting,
-    edgeKey: await mintKey(edge.url),
-    countingKey: await mintKey(counting.url),
+    edgeKey: await mintKey(edge.url, 'bench'),
+    edgeKeys: await pool(range(EXTRA_KEYS), 10, (i) => mintKey(edge.url, `bench-${i + 1}`)),
+    countingKey: await mintKey(counting.url, 'bench'),
   };
 }
 
@@ -118,12 +121,12 @@ function countingEntry(edgeModule: string): string {
 }
 
 /** A secret key with limits no bench phase can reach. */
-async function mintKey(url: string): Promise<string> {
+async function mintKey(url: string, name: string): Promise<string> {
   const { json } = await jsonPost<{ key: string }>(
     `${url}/admin/keys`,
     { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
     {
-      name: 'bench',
+      name,
       kind: 'secret',
       limits: {
         requests_per_minute: 1_000_000,

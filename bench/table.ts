@@ -1,12 +1,14 @@
 /** The table `npm run bench` prints at the end, read from the report it wrote. */
 import { LABEL, TARGETS } from './config';
 import { fixed2, sign } from './format';
-import type { BenchReport } from './report';
+import type { BenchReport, CpuComparison } from './report';
+
+/** A row: the first cell left-aligned, the others right-aligned, each to its width. */
+const line = (cells: string[], widths: number[]) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
 
 export function printTable(r: BenchReport): void {
   const f = fixed2;
-  const line = (cells: string[], widths: number[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const out: string[] = [];
   out.push('');
   out.push(
@@ -68,23 +70,29 @@ export function printTable(r: BenchReport): void {
     `thinking-edge first byte (conversation event): p50 ${f(fb.conversation_event.p50_ms)} ms, p99 ${f(fb.conversation_event.p99_ms)} ms; before upstream first text ${fb.before_upstream_first_text}/${fb.samples}, before think time ${fb.before_think_time_elapsed}/${fb.samples}, before upstream's first byte ${fb.before_upstream_first_byte}/${fb.samples}`,
   );
   out.push('');
-  out.push('first text under concurrent streams (p50 / p99 ms)');
-  const w3 = [10, 22, 22, 22, 12];
-  out.push(line(['streams', LABEL.direct, LABEL.bare, LABEL.edge, 'edge÷bare p99'], w3));
+  out.push('first text under concurrent streams (p50 / p99 ms; stored: edge turns read back)');
+  const w3 = [14, 22, 22, 22, 12, 9];
+  out.push(line(['streams', LABEL.direct, LABEL.bare, LABEL.edge, 'edge÷bare p99', 'stored'], w3));
   const failures: string[] = [];
   for (const v of Object.values(r.first_text_concurrent)) {
+    const streams = v.keys > 1 ? `${v.streams} × ${v.keys} keys` : String(v.streams);
     for (const t of TARGETS) {
       if (v[t].errors > 0)
         failures.push(
-          `  ${v.streams} streams, ${LABEL[t]}: ${v[t].errors} failed, e.g. ${v[t].last_error ?? ''}`,
+          `  ${streams} streams, ${LABEL[t]}: ${v[t].errors} failed, e.g. ${v[t].last_error ?? ''}`,
         );
     }
+    if (v.stored && v.stored.stored < v.stored.total)
+      failures.push(
+        `  ${streams} streams: ${v.stored.total - v.stored.stored} edge turns not stored, e.g. ${v.stored.last_problem ?? ''}`,
+      );
     out.push(
       line(
         [
-          String(v.streams),
+          streams,
           ...TARGETS.map((t) => `${f(v[t].first_text.p50_ms)} / ${f(v[t].first_text.p99_ms)}`),
           `${v.edge_over_bare_p99_ratio}×`,
+          v.stored ? `${v.stored.stored}/${v.stored.total}` : '',
         ],
         w3,
       ),
@@ -135,38 +143,9 @@ export function printTable(r: BenchReport): void {
     }
   }
   out.push('');
-  out.push(
-    `CPU per streamed turn of ${r.cpu.edge.answer_text_tokens} text tokens (workerd utime+stime, idle subtracted, ${r.cpu.edge.turns} turns each)`,
-  );
-  const w5 = [24, 14, 14, 14, 14];
-  out.push(line(['target', 'workerd ms', 'runtime ms', 'proxy ms', 'wrangler ms'], w5));
-  for (const t of ['bare', 'edge'] as const) {
-    const x = r.cpu[t];
-    out.push(
-      line(
-        [
-          LABEL[t],
-          f(x.workerd_cpu_ms_per_turn),
-          f(x.runtime_cpu_ms_per_turn),
-          f(x.proxy_cpu_ms_per_turn),
-          f(x.wrangler_node_cpu_ms_per_turn),
-        ],
-        w5,
-      ),
-    );
-  }
-  out.push(
-    line(
-      [
-        'edge − bare',
-        f(r.cpu.edge_excess_over_bare_ms_per_turn),
-        f(r.cpu.runtime_excess_over_bare_ms_per_turn),
-        '',
-        '',
-      ],
-      w5,
-    ),
-  );
+  cpuSection(out, r.cpu, "the simulator's default");
+  out.push('');
+  cpuSection(out, r.cpu_api_chunking, "a chunking like the real API's");
   const b = r.bundle;
   out.push(
     `bundle: ${b.plain.ok ? `${b.plain.raw_kib} KiB raw, ${b.plain.gzip_kib} KiB gzip; --minify ${b.minified.raw_kib} KiB raw, ${b.minified.gzip_kib} KiB gzip` : b.plain.error}`,
@@ -188,4 +167,46 @@ export function printTable(r: BenchReport): void {
   for (const t of r.targets)
     out.push(`  ${t.met ? 'MET    ' : 'NOT MET'}  ${t.figure}: ${t.value} (target ${t.target})`);
   console.log(out.join('\n'));
+}
+
+/** One chunking's CPU per streamed turn: bare Worker, thinking-edge, and the difference. */
+function cpuSection(out: string[], c: CpuComparison, chunking: string): void {
+  const f = fixed2;
+  const { edge } = c;
+  out.push(
+    `CPU per streamed turn of ${edge.answer_text_tokens} text tokens, ${edge.delta_words} words per text delta (${chunking}: ${edge.text_deltas_per_turn} deltas a turn); workerd utime+stime, idle subtracted, ${edge.turns} turns each`,
+  );
+  const w5 = [24, 14, 14, 14, 14];
+  out.push(line(['target', 'workerd ms', 'runtime ms', 'proxy ms', 'wrangler ms'], w5));
+  for (const t of ['bare', 'edge'] as const) {
+    const x = c[t];
+    out.push(
+      line(
+        [
+          LABEL[t],
+          f(x.workerd_cpu_ms_per_turn),
+          f(x.runtime_cpu_ms_per_turn),
+          f(x.proxy_cpu_ms_per_turn),
+          f(x.wrangler_node_cpu_ms_per_turn),
+        ],
+        w5,
+      ),
+    );
+  }
+  out.push(
+    line(
+      [
+        'edge − bare',
+        f(c.edge_excess_over_bare_ms_per_turn),
+        f(c.runtime_excess_over_bare_ms_per_turn),
+        '',
+        '',
+      ],
+      w5,
+    ),
+  );
+  if (edge.alarms_may_overlap)
+    out.push("  (thinking-edge's keep-alive alarms may have fired inside this window)");
+  const failed = c.bare.errors + c.edge.errors;
+  if (failed > 0) out.push(`  ${c.bare.errors} bare and ${c.edge.errors} edge turns failed`);
 }

@@ -4,7 +4,7 @@
  * text carries a `bench#<tag>` so that the simulator's tap for it can be found.
  */
 import { type Target, PORTS, UPSTREAM_KEY } from './config';
-import { jsonPost, streamMarks, type StreamMarks } from './measure';
+import { jsonPost, REQUEST_TIMEOUT_MS, streamMarks, type StreamMarks } from './measure';
 import type { DevServer, SimServer, Tap } from './servers';
 
 /** The running servers and the keys minted on the two thinking-edge instances. */
@@ -13,7 +13,10 @@ export interface Endpoints {
   bare: DevServer;
   edge: DevServer;
   counting: DevServer;
+  /** thinking-edge's key for every phase but those across many keys. */
   edgeKey: string;
+  /** More keys on thinking-edge (EXTRA_KEYS of them), for the phases across many keys. */
+  edgeKeys: string[];
   countingKey: string;
 }
 
@@ -95,6 +98,27 @@ export async function newConversation(url: string, key: string): Promise<string>
   }
 }
 
+/**
+ * `GET /v1/conversations/:id` with the conversation's key: its status and, when 200, its
+ * `turns` (completed assistant turns, as stored).
+ */
+export async function storedTurns(
+  url: string,
+  key: string,
+  conversationId: string,
+): Promise<{ status: number; turns?: number }> {
+  const res = await fetch(`${url}/v1/conversations/${conversationId}`, {
+    headers: { authorization: `Bearer ${key}` },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    return { status: res.status };
+  }
+  const { turns } = (await res.json()) as { turns: number };
+  return { status: 200, turns };
+}
+
 export interface Sample {
   marks: StreamMarks;
   /** The round it belongs to (concurrency 1), to pair targets of the same round. */
@@ -112,20 +136,24 @@ function relativeTap(tap: Tap | undefined, t0: number): Sample['upstream'] {
   };
 }
 
-/** One streamed turn through `target`, its text tagged so the simulator's tap can find it. */
+/**
+ * One streamed turn through `target`, its text tagged so the simulator's tap can find it.
+ * thinking-edge continues `conversationId` with `key`: the key it was created with.
+ */
 export async function streamTurn(
   e: Endpoints,
   target: Target,
   tag: string,
   directives: string,
   conversationId?: string,
+  key: string = e.edgeKey,
 ): Promise<Sample> {
   const text = `bench#${tag} ${directives}`;
   let marks: StreamMarks;
   if (target === 'edge') {
     marks = await streamMarks(
       `${e.edge.url}/v1/chat`,
-      edgeHeaders(e.edgeKey),
+      edgeHeaders(key),
       { conversation_id: conversationId, message: text, stream: true },
       'event: text',
       'event: done',

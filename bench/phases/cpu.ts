@@ -1,11 +1,12 @@
 /**
  * CPU per streamed turn: workerd's utime + stime (from /proc) across CPU_TURNS streamed turns
- * of a `[sim:words=CPU_WORDS]` answer (about 1,000 text tokens), one at a time, with the idle
- * rate measured just before subtracted.
+ * of a `[sim:words=CPU_WORDS]` answer (about 1,000 text tokens) cut into text deltas of
+ * `[sim:delta_words=N]` words, one turn at a time, with the idle rate measured just before
+ * subtracted.
  */
 import { CPU_TURNS, CPU_WORDS } from '../config';
 import { range } from '../interleave';
-import { jsonPost, pool } from '../measure';
+import { jsonPost, pool, streamMarks } from '../measure';
 import { cpuMs, cpuTickMs, sleep } from '../servers';
 import { round2 } from '../stats';
 import {
@@ -20,6 +21,9 @@ export interface CpuFigure {
   turns: number;
   errors: number;
   answer_text_tokens: number;
+  /** Words per `text_delta` (`[sim:delta_words=N]`), and the text deltas that makes a turn. */
+  delta_words: number;
+  text_deltas_per_turn: number;
   wall_s: number;
   /** Resolution of the /proc counters. */
   tick_ms: number;
@@ -35,29 +39,60 @@ export interface CpuFigure {
   /** The rest of the `wrangler dev` tree (npx, wrangler's node, esbuild), idle subtracted. */
   wrangler_node_cpu_ms_per_turn: number;
   /**
-   * Whether the 30 s keep-alive alarms of the conversations created for this window could
-   * have fired inside it (the window would then include some alarm CPU).
+   * Whether 30 s keep-alive alarms of thinking-edge's turns could have fired inside the window
+   * (it would then include some alarm CPU): those of its own conversations, and of the edge
+   * windows just before it (see `cpuPerTurn`'s `alarmsSince`).
    */
   alarms_may_overlap: boolean;
 }
 
-/** Text tokens of a `[sim:words=CPU_WORDS]` answer, from the simulator's own usage. */
-export async function answerTokens(e: Endpoints): Promise<number> {
-  const { json } = await jsonPost<{
-    usage: { output_tokens: number; output_tokens_details?: { thinking_tokens?: number } };
-  }>(
-    `${e.sim.url}/v1/messages`,
-    upstreamHeaders,
-    messagesBody(`tokens [sim:words=${CPU_WORDS}]`, false),
-  );
-  return json.usage.output_tokens - (json.usage.output_tokens_details?.thinking_tokens ?? 0);
+/** The answer of a CPU window, as the simulator sends it. */
+export interface AnswerShape {
+  delta_words: number;
+  text_tokens: number;
+  text_deltas: number;
 }
 
-/** `textTokens`: the answer's size (`answerTokens`), reported with the figure. */
+/** The directives of a CPU window's turns. */
+const cpuDirectives = (deltaWords: number) =>
+  `[sim:words=${CPU_WORDS}] [sim:delta_words=${deltaWords}]`;
+
+/**
+ * The answer at `deltaWords` words per text delta: its text tokens (the simulator's own usage)
+ * and its text deltas (one streamed answer, straight from the simulator, counted).
+ */
+export async function answerShape(e: Endpoints, deltaWords: number): Promise<AnswerShape> {
+  const directives = cpuDirectives(deltaWords);
+  const { json } = await jsonPost<{
+    usage: { output_tokens: number; output_tokens_details?: { thinking_tokens?: number } };
+  }>(`${e.sim.url}/v1/messages`, upstreamHeaders, messagesBody(`tokens ${directives}`, false));
+  const { body } = await streamMarks(
+    `${e.sim.url}/v1/messages`,
+    upstreamHeaders,
+    messagesBody(`deltas ${directives}`, true),
+    '"text_delta"',
+    'message_stop',
+    true,
+  );
+  return {
+    delta_words: deltaWords,
+    text_tokens:
+      json.usage.output_tokens - (json.usage.output_tokens_details?.thinking_tokens ?? 0),
+    text_deltas: body.match(/"text_delta"/g)?.length ?? 0,
+  };
+}
+
+/**
+ * `answer`: the window's answer (`answerShape`), reported with the figure. `alarmsSince`
+ * (edge only): when the earliest edge turn whose keep-alive alarm may still be pending was
+ * sent — by default this window's own set-up; for a window right after another edge window,
+ * that window's start, since its turns' alarms come due 30 s after them.
+ */
 export async function cpuPerTurn(
   e: Endpoints,
   target: 'bare' | 'edge',
-  textTokens: number,
+  answer: AnswerShape,
+  alarmsSince?: number,
 ): Promise<CpuFigure> {
   const server = target === 'bare' ? e.bare : e.edge;
   const setupStart = performance.now();
@@ -82,7 +117,13 @@ export async function cpuPerTurn(
   let errors = 0;
   for (let i = 0; i < CPU_TURNS; i++) {
     try {
-      await streamTurn(e, target, `cpu-${target}-${i}`, `[sim:words=${CPU_WORDS}]`, convs[i]);
+      await streamTurn(
+        e,
+        target,
+        `cpu-${target}-${answer.delta_words}-${i}`,
+        cpuDirectives(answer.delta_words),
+        convs[i],
+      );
     } catch {
       errors++;
     }
@@ -97,7 +138,9 @@ export async function cpuPerTurn(
   return {
     turns,
     errors,
-    answer_text_tokens: textTokens,
+    answer_text_tokens: answer.text_tokens,
+    delta_words: answer.delta_words,
+    text_deltas_per_turn: answer.text_deltas,
     wall_s: round2(wall / 1000),
     tick_ms: cpuTickMs(),
     workerd_cpu_ms_per_turn: round2((net('proxy') + net('runtime')) / turns),
@@ -107,6 +150,8 @@ export async function cpuPerTurn(
     runtime_cpu_ms_per_turn_raw: round2((c1.runtime - c0.runtime) / turns),
     proxy_cpu_ms_per_turn: round2(net('proxy') / turns),
     wrangler_node_cpu_ms_per_turn: round2(net('others') / turns),
-    alarms_may_overlap: target === 'edge' && performance.now() - setupStart > 29_000,
+    // An alarm comes due 30 s after its turn was sent (1 s of margin for the clocks).
+    alarms_may_overlap:
+      target === 'edge' && performance.now() - (alarmsSince ?? setupStart) > 29_000,
   };
 }
