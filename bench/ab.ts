@@ -147,7 +147,11 @@ async function turn(side: { url: string; key: string }, tag: string) {
   );
   const tap = sim.taps.get(tag);
   sim.taps.delete(tag);
-  return { firstText: marks.firstText, toUpstream: tap ? tap.arrive - marks.t0 : NaN };
+  return {
+    firstText: marks.firstText,
+    toUpstream: tap ? tap.arrive - marks.t0 : NaN,
+    upstream: tap ? tap.firstText - tap.arrive : NaN,
+  };
 }
 
 const row = (label: string, xs: number[]) =>
@@ -168,16 +172,25 @@ try {
 }
 
 async function compareLatency(a: Side, b: Side) {
-  const out = { a: [] as number[], b: [] as number[], ua: [] as number[], ub: [] as number[] };
+  const out = {
+    a: [] as number[],
+    b: [] as number[],
+    ua: [] as number[],
+    ub: [] as number[],
+    sa: [] as number[],
+    sb: [] as number[],
+  };
   const diff: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
-    const got: Record<string, { firstText: number; toUpstream: number }> = {};
+    const got: Record<string, Awaited<ReturnType<typeof turn>>> = {};
     for (const s of order) got[s] = await turn(s === 'a' ? a : b, `r${r}${s}`);
     out.a.push(got.a!.firstText);
     out.b.push(got.b!.firstText);
     out.ua.push(got.a!.toUpstream);
     out.ub.push(got.b!.toUpstream);
+    out.sa.push(got.a!.upstream);
+    out.sb.push(got.b!.upstream);
     diff.push(got.b!.firstText - got.a!.firstText);
   }
   const turns = NEW ? "a new conversation's first turn" : 'a continuing turn';
@@ -187,5 +200,7 @@ async function compareLatency(a: Side, b: Side) {
   console.log(row('first text, B', out.b));
   console.log(row('until upstream has it, A', out.ua));
   console.log(row('until upstream has it, B', out.ub));
+  console.log(row('upstream: request → first text, A', out.sa));
+  console.log(row('upstream: request → first text, B', out.sb));
   console.log(row('paired first text B − A', diff));
 }
