@@ -4,7 +4,8 @@
  * of everything before it, which from then on replaces it. The API ignores every block
  * before the latest compaction block, so the edge stops sending them: the upstream history
  * starts at that block (the thinking blocks after it are bound to it, not to what it
- * replaced), while the stored conversation keeps every turn for the transcript.
+ * replaced), while the stored conversation keeps every turn for the transcript — but not the
+ * blocks before it that only Claude could read.
  */
 import type {
   BetaCompactionBlock,
@@ -50,4 +51,26 @@ export function upstreamHistory(messages: MessageParam[]): MessageParam[] {
       ? first
       : { role: 'assistant', content: (first.content as ContentBlockParam[]).slice(at.block) };
   return [from, ...messages.slice(at.message + 1)];
+}
+
+/** Blocks only Claude reads: once a compaction has replaced them, nobody does. */
+const SPENT = new Set<string>(['thinking', 'redacted_thinking', 'compaction']);
+
+/**
+ * The history to store after a compaction: thinking, redacted thinking and earlier compaction
+ * blocks before the latest compaction block are dropped. Claude is never sent them again and
+ * no transcript shows them, yet their signatures and summaries would grow the stored
+ * conversation (one KV value, written whole every turn) for good. The text, tool calls and
+ * tool results stay, for the transcript.
+ */
+export function dropSpentBlocks(messages: MessageParam[]): MessageParam[] {
+  const at = latestCompaction(messages);
+  if (!at) return messages;
+  return messages.map((message, i) => {
+    const { role, content } = message;
+    if (i > at.message || role !== 'assistant' || typeof content === 'string') return message;
+    const end = i === at.message ? at.block : content.length;
+    const kept = content.filter((block, j) => j >= end || !SPENT.has(block.type));
+    return kept.length === content.length ? message : { role, content: kept };
+  });
 }

@@ -11,7 +11,7 @@ import type {
   RefusalStopDetails,
 } from '@anthropic-ai/sdk/resources/messages';
 import { postStreamingMessage } from '../anthropic/client';
-import { isCompaction, upstreamHistory } from '../anthropic/compaction';
+import { dropSpentBlocks, isCompaction, upstreamHistory } from '../anthropic/compaction';
 import { modelSpec } from '../anthropic/models';
 import { readEvents } from '../anthropic/events';
 import { StreamTranslator } from '../anthropic/stream';
@@ -183,7 +183,9 @@ export async function runTurn(
         turn.usage.output_tokens,
     messages: refused
       ? conversation.messages
-      : [...messages, { role: 'assistant', content: turn.content }],
+      : compacted
+        ? dropSpentBlocks([...messages, { role: 'assistant', content: turn.content }])
+        : [...messages, { role: 'assistant', content: turn.content }],
     ...(compacted
       ? {
           compactions: [

@@ -1,6 +1,6 @@
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import { describe, expect, it } from 'vitest';
-import { latestCompaction, upstreamHistory } from '../../src/anthropic/compaction';
+import { dropSpentBlocks, latestCompaction, upstreamHistory } from '../../src/anthropic/compaction';
 
 const compaction = (summary: string | null) =>
   ({
@@ -47,5 +47,53 @@ describe('the history sent upstream after a compaction', () => {
     const failed = assistant(compaction(null), { type: 'text', text: 'c' });
     const history = [user('1'), first, user('2'), second, user('3'), failed, user('4')];
     expect(upstreamHistory(history)).toEqual([second, user('3'), failed, user('4')]);
+  });
+});
+
+describe('the history stored after a compaction', () => {
+  const text = (t: string) => ({ type: 'text', text: t });
+  const call = { type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Paris' } };
+  const result: MessageParam = {
+    role: 'user',
+    content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }],
+  };
+
+  it('keeps everything while nothing was compacted', () => {
+    const history = [user('one'), assistant(thinking('s1'), text('a1'))];
+    expect(dropSpentBlocks(history)).toBe(history);
+  });
+
+  it('drops what only Claude reads before the latest compaction block, and keeps the rest', () => {
+    const redacted = { type: 'redacted_thinking', data: 'r1' };
+    const latest = assistant(
+      thinking('s-before'),
+      compaction('S2'),
+      thinking('s-after'),
+      text('a3'),
+    );
+    const after = [user('four'), assistant(thinking('s4'), text('a4'))];
+    const history = [
+      user('one'),
+      assistant(thinking('s1'), redacted, text('a1'), call),
+      result,
+      assistant(compaction('S1'), thinking('s2'), text('a2')),
+      user('three'),
+      latest,
+      ...after,
+    ];
+    const stored = dropSpentBlocks(history);
+    expect(stored).toEqual([
+      user('one'),
+      assistant(text('a1'), call),
+      result,
+      assistant(text('a2')),
+      user('three'),
+      assistant(compaction('S2'), thinking('s-after'), text('a3')),
+      ...after,
+    ]);
+    // What Claude is sent next is exactly what it was sent before.
+    expect(upstreamHistory(stored)).toEqual(upstreamHistory(history));
+    // The messages after the compaction are the stored objects themselves.
+    expect(stored.at(-1)).toBe(history.at(-1));
   });
 });

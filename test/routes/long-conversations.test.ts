@@ -39,7 +39,10 @@ describe('a conversation that outgrows the context window, on a model that compa
     const from = upstream.requests.length;
     let conversationId: string | undefined;
     const answers: any[] = [];
+    // The conversation as stored when each turn was sent.
+    const storedBefore: any[] = [];
     for (let turn = 1; turn <= TURNS; turn++) {
+      storedBefore[turn] = conversationId ? await stored(keyId, conversationId) : null;
       const answer = await okJson(
         await chat(key, {
           ...(conversationId ? { conversation_id: conversationId } : {}),
@@ -73,7 +76,7 @@ describe('a conversation that outgrows the context window, on a model that compa
         expect(first.role).toBe('user');
         continue;
       }
-      const storedAnswer = conversation.messages[2 * latest - 1];
+      const storedAnswer = storedBefore[turn].messages[2 * latest - 1];
       expect(first).toEqual(storedAnswer);
       expect(first.content[0]).toMatchObject({ type: 'compaction', content: expect.any(String) });
       expect(request.body.messages).toHaveLength(2 * (turn - latest));
@@ -89,6 +92,25 @@ describe('a conversation that outgrows the context window, on a model that compa
         edits: [{ type: 'compact_20260112', trigger: { type: 'input_tokens', value: 50_000 } }],
       });
     }
+
+    // Stored: before the latest compaction block, no thinking and no earlier compaction (never
+    // sent again, never shown); the latest block and the thinking after it, as Claude sent them.
+    const last = compacted.at(-1)!;
+    const blockTypes = (m: any) =>
+      typeof m.content === 'string' ? [] : m.content.map((b: any) => b.type);
+    const before = conversation.messages.slice(0, 2 * last - 1).flatMap(blockTypes);
+    expect(before).not.toContain('thinking');
+    expect(before).not.toContain('compaction');
+    expect(before).toContain('text');
+    expect(conversation.messages[2 * last - 1].content[0]).toMatchObject({
+      type: 'compaction',
+      content: expect.any(String),
+      encrypted_content: expect.any(String),
+    });
+    for (const m of conversation.messages
+      .slice(2 * last - 1)
+      .filter((m: any) => m.role === 'assistant'))
+      expect(blockTypes(m)).toContain('thinking');
 
     // The transcript keeps every turn, and shows no compaction content.
     const transcript = await okJson(
