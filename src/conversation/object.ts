@@ -242,6 +242,9 @@ export class ConversationObject extends DurableObject<Env> {
       : { kind: 'error', error: done.error, rateLimit };
   }
 
+  /** Nothing: being called makes the object, ahead of its conversation (warm.ts). */
+  warm(): void {}
+
   /** A turn runs (one older than STALE_TURN_MS is taken as lost). */
   #busy(now: number): boolean {
     return this.#running !== null && now - this.#running.startedAt < STALE_TURN_MS;

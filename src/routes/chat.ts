@@ -6,11 +6,11 @@ import { type Context, Hono } from 'hono';
 import { type ChatRequest, chatRequest, wantsEventStream } from '../contract/chat-request';
 import { parseJson, validateWith } from '../contract/validate';
 import { conversationFor } from '../conversation/object';
+import { newConversationIdFor, prepareNextConversation } from '../conversation/warm';
 import { SSE_HEADERS } from '../conversation/sse';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { setHeaders, ticketFor } from '../middleware/rate-limit';
-import { newConversationId } from '../store/conversations';
 
 export const chat = new Hono<AppEnv>();
 
@@ -18,7 +18,7 @@ chat.post('/', async (c) => {
   const body = endUserOfToken(c, validateWith(chatRequest, parseJson(await c.req.text())));
   const key = c.get('apiKey');
   const { scope } = c.get('caller');
-  const conversationId = body.conversation_id ?? newConversationId();
+  const conversationId = body.conversation_id ?? newConversationIdFor(scope);
   Object.assign(c.get('log'), {
     conversation_id: conversationId,
     ...(body.user !== undefined ? { user: body.user } : {}),
@@ -34,6 +34,10 @@ chat.post('/', async (c) => {
     receivedAt: c.get('startedAt'),
     ...(idempotencyKey ? { idempotencyKey } : {}),
   });
+  // The scope's next new conversation finds its object made (conversation/warm.ts).
+  if (body.conversation_id === undefined) {
+    c.executionCtx.waitUntil(prepareNextConversation(c.env, scope).catch(() => {}));
+  }
   if (run.rateLimit) setHeaders(c, run.rateLimit);
   switch (run.kind) {
     case 'error':
