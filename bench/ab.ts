@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/ab.ts <git-ref> [rounds] [new | cpu[=delta-words]]`: thinking-edge as it is in this working tree (B)
+ * `npx tsx bench/ab.ts <git-ref> [rounds] [new | cpu[=delta-words] | c50]`: thinking-edge as it is in this working tree (B)
  * against the same project at <git-ref> (A), side by side under `wrangler dev`, one simulator,
  * turns interleaved A, B, B, A… so that machine noise (this VM has CPU steal) hits both
  * alike. It reports first-text and "until the upstream has the request" percentiles per side
@@ -8,13 +8,16 @@
  * new conversation's first turn. With `cpu`, it measures instead the runtime workerd's CPU
  * per streamed turn of a 750-word answer (2 words a delta, or `cpu=N`), in `rounds` windows
  * of 20 turns per side, alternating A, B, B, A…; set-up turns are outside the windows.
+ * With `c50`, each round sends 50 streamed turns at once (50 conversations of one key) to
+ * one side, then to the other, and reports first text and the time from the upstream's first
+ * text to the client, per side.
  * Loopback only; ports 8791–8795; A's tree is a temporary `git worktree`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { jsonPost, streamMarks } from './measure';
+import { jsonPost, pool, streamMarks } from './measure';
 import {
   cpuMs,
   type DevServer,
@@ -31,8 +34,9 @@ const ROUNDS = Number(process.argv[3] ?? 80);
 const mode = process.argv[4];
 const NEW = mode === 'new';
 const CPU_DELTA_WORDS = mode?.startsWith('cpu') ? Number(mode.split('=')[1] ?? 2) : undefined;
-if (!ref || (mode !== undefined && !NEW && !(CPU_DELTA_WORDS! > 0))) {
-  console.error('usage: npx tsx bench/ab.ts <git-ref> [rounds] [new | cpu[=delta-words]]');
+const CONCURRENT = mode === 'c50' ? 50 : undefined;
+if (!ref || (mode !== undefined && !NEW && !CONCURRENT && !(CPU_DELTA_WORDS! > 0))) {
+  console.error('usage: npx tsx bench/ab.ts <git-ref> [rounds] [new | cpu[=delta-words] | c50]');
   process.exit(2);
 }
 const root = resolve(import.meta.dirname, '..');
@@ -127,6 +131,55 @@ async function compareCpu(a: Side, b: Side, deltaWords: number) {
   console.log(row('paired B − A', diff));
 }
 
+/** `n` streamed turns at once on one side, each continuing its own one-turn conversation. */
+async function burst(side: Side, n: number, tag: string) {
+  const headers = { authorization: `Bearer ${side.key}`, 'content-type': 'application/json' };
+  const conversations = await pool(Array.from({ length: n }), 10, async () => {
+    const { json } = await jsonPost<{ conversation_id: string }>(`${side.url}/v1/chat`, headers, {
+      message: 'ab setup',
+    });
+    return json.conversation_id;
+  });
+  await sleep(300);
+  return Promise.all(
+    conversations.map(async (conversation_id, i) => {
+      const marks = await streamMarks(
+        `${side.url}/v1/chat`,
+        headers,
+        { conversation_id, message: `bench#${tag}-${i} [sim:think_ms=200]`, stream: true },
+        'event: text',
+        'event: done',
+      );
+      const tap = sim.taps.get(`${tag}-${i}`);
+      sim.taps.delete(`${tag}-${i}`);
+      return {
+        firstText: marks.firstText,
+        relay: tap ? marks.t0 + marks.firstText - tap.firstText : NaN,
+      };
+    }),
+  );
+}
+
+async function compareConcurrent(a: Side, b: Side, n: number) {
+  const out = { a: [] as number[], b: [] as number[], ra: [] as number[], rb: [] as number[] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const s of r % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const)) {
+      for (const got of await burst(s === 'a' ? a : b, n, `c${r}${s}`)) {
+        out[s].push(got.firstText);
+        (s === 'a' ? out.ra : out.rb).push(got.relay);
+      }
+    }
+  }
+  console.log(
+    `A = ${ref}, B = working tree; ${ROUNDS} rounds of ${n} streamed turns at once (one key), think 200 ms (ms)`,
+  );
+  console.log(`${''.padEnd(34)} ${['p50', 'p90', 'p99'].map((h) => h.padStart(9)).join('')}`);
+  console.log(row('first text, A', out.a));
+  console.log(row('first text, B', out.b));
+  console.log(row('relay (upstream text → client), A', out.ra));
+  console.log(row('relay (upstream text → client), B', out.rb));
+}
+
 async function turn(side: { url: string; key: string }, tag: string) {
   const headers = { authorization: `Bearer ${side.key}`, 'content-type': 'application/json' };
   const setup = NEW
@@ -160,9 +213,9 @@ const row = (label: string, xs: number[]) =>
 try {
   const [a, b] = await Promise.all([edge('a', treeA, 8792, 8793), edge('b', root, 8794, 8795)]);
   for (let i = 0; i < 5; i++) for (const s of [a, b]) await turn(s, `warm${i}${s === a}`);
-  if (CPU_DELTA_WORDS !== undefined) {
-    await compareCpu(a, b, CPU_DELTA_WORDS);
-  } else await compareLatency(a, b);
+  if (CPU_DELTA_WORDS !== undefined) await compareCpu(a, b, CPU_DELTA_WORDS);
+  else if (CONCURRENT !== undefined) await compareConcurrent(a, b, CONCURRENT);
+  else await compareLatency(a, b);
 } finally {
   await Promise.allSettled(servers.map((s) => s.stop()));
   killAllGroups();
