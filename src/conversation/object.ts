@@ -709,7 +709,6 @@ function retryDelay(error: ApiErrorJson, attempt: number): number | null {
   return Math.max(backoffSeconds(attempt), Math.ceil(retryAfter ?? 0));
 }
 
-/** Asks the key's limiter for the turn, with its input estimated from what it will send. */
 /** The limiter's last verdicts, read by every conversation of this isolate. */
 const verdicts = new Verdicts();
 
@@ -717,7 +716,7 @@ const verdicts = new Verdicts();
  * The limiter asked once Claude's call has gone out: where the two share a thread (under
  * `wrangler dev`, every object does) the limiter's work would otherwise run first and hold
  * the call's request back. Its verdict is needed only before Claude's first byte is read,
- * hundreds of milliseconds later.
+ * which comes well after it.
  */
 function admitAfterCall(env: Env, ticket: TurnTicket, estimate: number): Promise<Admission> {
   const admitting = new Promise((resolve) => setTimeout(resolve, 0)).then(() =>
@@ -727,6 +726,7 @@ function admitAfterCall(env: Env, ticket: TurnTicket, estimate: number): Promise
   return admitting;
 }
 
+/** Asks the key's limiter for the turn, with its input estimated from what it will send. */
 function admit(env: Env, ticket: TurnTicket, estimate: number): Promise<Admission> {
   const admitting = startTurn(env, ticket, estimate);
   admitting.catch(() => {}); // awaited later; this only keeps an early rejection handled
