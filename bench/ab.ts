@@ -21,11 +21,10 @@ import { jsonPost, pool, streamMarks } from './measure';
 import {
   cpuMs,
   type DevServer,
-  edgeVars,
   killAllGroups,
   sleep,
   startSimulator,
-  startWrangler,
+  startEdgeDev,
 } from './servers';
 import { percentile } from './stats';
 
@@ -51,22 +50,15 @@ const sim = startSimulator(8791, UPSTREAM_KEY);
 const servers: DevServer[] = [];
 
 async function edge(name: string, dir: string, port: number, inspector: number) {
-  const server = await startWrangler({
+  const server = await startEdgeDev({
     name,
-    args: [
-      '-c',
-      join(dir, 'wrangler.toml'),
-      '--persist-to',
-      join(tmp, `${name}-state`),
-      '--inspector-port',
-      String(inspector),
-      ...edgeVars(sim.url, UPSTREAM_KEY, ADMIN),
-    ],
+    config: join(dir, 'wrangler.toml'),
+    tmp,
     port,
-    logFile: join(tmp, `${name}.log`),
-    readyPath: '/health',
-    debugLogDir: join(tmp, 'wrangler-logs'),
-    timeoutMs: 90_000,
+    inspectorPort: inspector,
+    upstreamUrl: sim.url,
+    upstreamKey: UPSTREAM_KEY,
+    adminToken: ADMIN,
   });
   servers.push(server);
   const { json } = await jsonPost<{ key: string }>(

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../simulator';
-import { type DevServer, edgeVars, killAllGroups, startWrangler } from './servers';
+import { type DevServer, killAllGroups, startEdgeDev } from './servers';
 
 export interface EdgeWithSimulator {
   simulator: Simulator;
@@ -41,23 +41,15 @@ export async function startEdgeWithSimulator(opts: {
   };
   let edge: DevServer | undefined;
   try {
-    edge = await startWrangler({
-      name: 'edge',
-      args: [
-        '-c',
-        join(root, 'wrangler.toml'),
-        '--persist-to',
-        join(tmp, 'state'),
-        '--inspector-port',
-        String(opts.port + 2),
-        ...edgeVars(`http://127.0.0.1:${opts.port}`, UPSTREAM_KEY, ADMIN),
-        ...(opts.vars ?? []).flatMap((v) => ['--var', v]),
-      ],
+    edge = await startEdgeDev({
+      config: join(root, 'wrangler.toml'),
+      tmp,
       port: opts.port + 1,
-      logFile: join(tmp, 'edge.log'),
-      readyPath: '/health',
-      debugLogDir: join(tmp, 'wrangler-logs'),
-      timeoutMs: 90_000,
+      inspectorPort: opts.port + 2,
+      upstreamUrl: `http://127.0.0.1:${opts.port}`,
+      upstreamKey: UPSTREAM_KEY,
+      adminToken: ADMIN,
+      ...(opts.vars ? { vars: opts.vars } : {}),
     });
     const minted = await fetch(`${edge.url}/admin/keys`, {
       method: 'POST',

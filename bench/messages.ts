@@ -12,7 +12,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { rotate } from './interleave';
 import { jsonPost, streamMarks } from './measure';
-import { type DevServer, edgeVars, killAllGroups, startSimulator, startWrangler } from './servers';
+import {
+  type DevServer,
+  killAllGroups,
+  startEdgeDev,
+  startSimulator,
+  startWrangler,
+} from './servers';
 import { percentile } from './stats';
 
 const ROUNDS = Number(process.argv[2] ?? 100);
@@ -53,18 +59,18 @@ try {
       8822,
       9322,
     ),
-    wrangler(
-      'edge',
-      [
-        '-c',
-        join(root, 'wrangler.toml'),
-        '--persist-to',
-        join(tmp, 'state'),
-        ...edgeVars(sim.url, UPSTREAM_KEY, ADMIN),
-      ],
-      8823,
-      9323,
-    ),
+    startEdgeDev({
+      config: join(root, 'wrangler.toml'),
+      tmp,
+      port: 8823,
+      inspectorPort: 9323,
+      upstreamUrl: sim.url,
+      upstreamKey: UPSTREAM_KEY,
+      adminToken: ADMIN,
+    }).then((server) => {
+      servers.push(server);
+      return server;
+    }),
   ]);
   const { json } = await jsonPost<{ key: string }>(
     `${edge.url}/admin/keys`,

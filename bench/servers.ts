@@ -6,6 +6,7 @@
  */
 import { execSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createSimulator } from '../simulator';
 
@@ -140,6 +141,44 @@ function groupAlive(pgid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * thinking-edge under `wrangler dev` from `config` (a wrangler.toml), calling the upstream at
+ * `upstreamUrl`, with fresh state, its log and wrangler's debug log under `tmp` (by `name`).
+ * `vars`: more `NAME:VALUE` vars.
+ */
+export function startEdgeDev(opts: {
+  name?: string;
+  config: string;
+  tmp: string;
+  port: number;
+  inspectorPort: number;
+  upstreamUrl: string;
+  upstreamKey: string;
+  adminToken: string;
+  vars?: string[];
+  timeoutMs?: number;
+}): Promise<DevServer> {
+  const name = opts.name ?? 'edge';
+  return startWrangler({
+    name,
+    args: [
+      '-c',
+      opts.config,
+      '--persist-to',
+      join(opts.tmp, `${name}-state`),
+      '--inspector-port',
+      String(opts.inspectorPort),
+      ...edgeVars(opts.upstreamUrl, opts.upstreamKey, opts.adminToken),
+      ...(opts.vars ?? []).flatMap((v) => ['--var', v]),
+    ],
+    port: opts.port,
+    logFile: join(opts.tmp, `${name}.log`),
+    readyPath: '/health',
+    debugLogDir: join(opts.tmp, 'wrangler-logs'),
+    timeoutMs: opts.timeoutMs ?? 90_000,
+  });
 }
 
 /**

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { edgeVars, killAllGroups, startWrangler } from '../../bench/servers';
+import { killAllGroups, startEdgeDev } from '../../bench/servers';
 import { createSimulator } from '../../simulator';
 import { ADMIN_TOKEN, EDGE_PORT, SIMULATOR_PORT } from './ports';
 
@@ -26,25 +26,17 @@ export default async function setup(project: TestProject) {
   const simulator = createSimulator({ apiKey: upstreamKey, recordRequests: false });
   const simServer = serve({ fetch: simulator.fetch, port: SIMULATOR_PORT, hostname: '127.0.0.1' });
   try {
-    const edge = await startWrangler({
-      name: 'edge',
-      args: [
-        '-c',
-        join(root, 'wrangler.toml'),
-        '--persist-to',
-        join(tmp, 'state'),
-        '--inspector-port',
-        '9242',
-        ...edgeVars(`http://127.0.0.1:${SIMULATOR_PORT}`, upstreamKey, ADMIN_TOKEN),
-        // Every page here comes from 127.0.0.1: the per-IP window of publishable keys would
-        // refuse the tests long before they are done. The per-key limits stay in force.
-        '--var',
-        'PUBLISHABLE_IP_REQUESTS_PER_MINUTE:100000',
-      ],
+    const edge = await startEdgeDev({
+      config: join(root, 'wrangler.toml'),
+      tmp,
       port: EDGE_PORT,
-      logFile: join(tmp, 'edge.log'),
-      readyPath: '/health',
-      debugLogDir: join(tmp, 'wrangler-logs'),
+      inspectorPort: 9242,
+      upstreamUrl: `http://127.0.0.1:${SIMULATOR_PORT}`,
+      upstreamKey,
+      adminToken: ADMIN_TOKEN,
+      // Every page here comes from 127.0.0.1: the per-IP window of publishable keys would
+      // refuse the tests long before they are done. The per-key limits stay in force.
+      vars: ['PUBLISHABLE_IP_REQUESTS_PER_MINUTE:100000'],
       timeoutMs: 120_000,
     });
     project.provide('edge', edge.url);
