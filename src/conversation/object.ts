@@ -159,16 +159,16 @@ export class ConversationObject extends DurableObject<Env> {
       // the limiter's budget check needs its size.
       const held = this.#state.held(request.body.conversation_id !== undefined);
       let estimate = held !== undefined ? estimateTurnInput(held, request.body) : undefined;
-      if (estimate !== undefined && !mayStartEarly(estimate)) {
-        admitting = admit(this.env, ticket, estimate);
-      }
+      let startsEarly = estimate !== undefined ? mayStartEarly(estimate) : undefined;
+      if (estimate !== undefined && !startsEarly) admitting = admit(this.env, ticket, estimate);
       const stored =
         held !== undefined
           ? held
           : await this.#state.read(scopeOf(request), request.conversationId);
       input = planTurn(config, request, stored);
       estimate ??= estimateTurnInput(stored, request.body);
-      if (!admitting && mayStartEarly(estimate)) {
+      startsEarly ??= mayStartEarly(estimate);
+      if (!admitting && startsEarly) {
         early = callUpstream(this.env, input);
         admitting = admitAfterCall(this.env, ticket, estimate);
       }
